@@ -1,0 +1,192 @@
+//! Where a region's memory comes from: an anonymous sealed memfd, a named POSIX shared
+//! memory object, or a regular file. This module only makes and opens file descriptors; the
+//! mapping and the header are `region.rs`'s.
+
+use crate::error::{CreateError, InvalidName, OpenError};
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+#[cfg(target_os = "linux")]
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Longest name `shm_open` accepts on Linux (`NAME_MAX`), not counting the leading slash.
+const NAME_MAX: usize = 255;
+
+/// Checks a POSIX shared memory name and returns it in the form `shm_open` wants: one
+/// leading `/`, then 1 to 255 bytes with no `/` and no NUL, not `.` or `..`. A name given
+/// without the leading slash gets one.
+pub(crate) fn shm_name(name: &str) -> Result<CString, InvalidName> {
+    let bad = |reason| InvalidName {
+        name: name.to_owned(),
+        reason,
+    };
+    let bare = name.strip_prefix('/').unwrap_or(name);
+    if bare.is_empty() {
+        return Err(bad("empty"));
+    }
+    if bare.len() > NAME_MAX {
+        return Err(bad("longer than 255 bytes"));
+    }
+    if bare.contains('/') {
+        return Err(bad("contains '/' after the first character"));
+    }
+    if bare == "." || bare == ".." {
+        return Err(bad("'.' and '..' are not names"));
+    }
+    CString::new(format!("/{bare}")).map_err(|_| bad("contains a NUL byte"))
+}
+
+/// Reserves `size` bytes of backing store for `file` so that a full filesystem is an error
+/// now, not a `SIGBUS` on first touch later.
+fn reserve(file: &File, size: usize) -> Result<(), CreateError> {
+    file.set_len(size as u64)
+        .map_err(|e| CreateError::from_io("ftruncate", size, e))?;
+    if size == 0 {
+        return Ok(());
+    }
+    let len = libc::off_t::try_from(size).map_err(|_| CreateError::TooLarge {
+        len: size,
+        elem_size: 1,
+    })?;
+    // SAFETY: `file` is an open descriptor we own; posix_fallocate touches only its file.
+    let code = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    match code {
+        0 => Ok(()),
+        // Filesystems without fallocate: the space is not reserved, but the region is usable.
+        libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
+        other => Err(CreateError::from_io(
+            "posix_fallocate",
+            size,
+            io::Error::from_raw_os_error(other),
+        )),
+    }
+}
+
+/// An anonymous region of `size` bytes, shared with children across `fork` and sealed
+/// against shrinking and growing so nobody can truncate it under a reader.
+#[cfg(target_os = "linux")]
+pub(crate) fn anonymous(size: usize) -> Result<File, CreateError> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+    let flags = MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING;
+    let fd: OwnedFd = memfd_create(c"shmarray", flags)
+        .map_err(|e| CreateError::from_io("memfd_create", size, e.into()))?;
+    let file = File::from(fd);
+    reserve(&file, size)?;
+    let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL;
+    fcntl(file.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals))
+        .map_err(|e| CreateError::from_io("fcntl(F_ADD_SEALS)", size, e.into()))?;
+    Ok(file)
+}
+
+/// Elsewhere: a POSIX shared memory object unlinked as soon as it is made (unsealed).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn anonymous(size: usize) -> Result<File, CreateError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let name = format!(
+            "shmarray-anon-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        match create_shm(&name, size) {
+            Ok(file) => {
+                let _ = unlink_shm(&name);
+                return Ok(file);
+            }
+            Err(CreateError::AlreadyExists(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Creates the named shared memory object `name` of `size` bytes, mode 0600, failing if it
+/// exists. On failure after creation the object is removed again: nothing is left behind.
+pub(crate) fn create_shm(name: &str, size: usize) -> Result<File, CreateError> {
+    use nix::fcntl::OFlag;
+    use nix::sys::mman::{shm_open, shm_unlink};
+    use nix::sys::stat::Mode;
+    let cname = shm_name(name).map_err(CreateError::InvalidName)?;
+    let flags =
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = shm_open(cname.as_c_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR)
+        .map_err(|e| CreateError::from_io("shm_open", size, e.into()))?;
+    let file = File::from(fd);
+    if let Err(e) = reserve(&file, size) {
+        let _ = shm_unlink(cname.as_c_str());
+        return Err(e);
+    }
+    Ok(file)
+}
+
+/// Opens the named shared memory object `name` for reading and writing.
+pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
+    use nix::fcntl::OFlag;
+    use nix::sys::mman::shm_open;
+    use nix::sys::stat::Mode;
+    let cname = shm_name(name).map_err(OpenError::InvalidName)?;
+    let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = shm_open(cname.as_c_str(), flags, Mode::empty())
+        .map_err(|e| OpenError::from_io("shm_open", e.into()))?;
+    Ok(File::from(fd))
+}
+
+/// Removes the named shared memory object `name`.
+pub(crate) fn unlink_shm(name: &str) -> Result<(), OpenError> {
+    let cname = shm_name(name).map_err(OpenError::InvalidName)?;
+    nix::sys::mman::shm_unlink(cname.as_c_str())
+        .map_err(|e| OpenError::from_io("shm_unlink", e.into()))
+}
+
+/// Creates the regular file `path` of `size` bytes, mode 0600, failing if anything (a
+/// symbolic link included) is at the path already. On failure after creation the file is
+/// removed again.
+pub(crate) fn create_file(path: &Path, size: usize) -> Result<File, CreateError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| CreateError::from_io("open", size, e))?;
+    if let Err(e) = reserve(&file, size) {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(file)
+}
+
+/// Opens the regular file `path` for reading and writing, refusing a symbolic link.
+pub(crate) fn open_file(path: &Path) -> Result<File, OpenError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| OpenError::from_io("open", e))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shm_names_are_checked() {
+        assert_eq!(shm_name("a").unwrap().as_bytes(), b"/a");
+        assert_eq!(shm_name("/a").unwrap().as_bytes(), b"/a");
+        for bad in ["", "/", "a/b", "/a/b", ".", "..", "a\0b"] {
+            assert!(shm_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(shm_name(&"x".repeat(255)).is_ok());
+        assert_eq!(
+            shm_name(&"x".repeat(256)).unwrap_err().reason,
+            "longer than 255 bytes"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! The control block: the array's lock and its seqlock counter, and what an owner's death
+//! means for them.
+//!
+//! Layout: two cache-padded halves, so that snapshot readers polling the counter do not
+//! contend for the line that lock waiters hammer.
+//!
+//! | field        | written by              | meaning                                          |
+//! |--------------|-------------------------|--------------------------------------------------|
+//! | `mutex`      | lock/unlock             | the raw robust mutex (`raw_lock`)                |
+//! | `owner_died` | the lock holder only    | 1: a holder died and nobody has repaired yet     |
+//! | `seq`        | the lock holder only    | odd while a locked write is open (`seqlock.rs`)  |
+//!
+//! The raw mutex reports a death once; `owner_died` remembers it until a holder calls
+//! [`ArrayGuard::make_consistent`](crate::ArrayGuard::make_consistent), so that a holder who
+//! drops the guard without repairing hands the same report to the next one rather than
+//! silently reusing possibly half-written data.
+
+use crate::raw_lock::{Acquired, RawLockError};
+use crate::seqlock::SeqCount;
+use crate::sync::{AtomicU32, Ordering, RawMutex};
+use crossbeam_utils::CachePadded;
+use std::io;
+use std::time::Duration;
+
+/// How long an acquisition may wait.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wait {
+    Forever,
+    No,
+    For(Duration),
+}
+
+#[repr(C)]
+struct LockHalf {
+    mutex: RawMutex,
+    owner_died: AtomicU32,
+}
+
+/// The lock and seqlock state of one array, in the region header or on the heap.
+#[repr(C)]
+pub(crate) struct Control {
+    lock: CachePadded<LockHalf>,
+    seq: CachePadded<SeqCount>,
+}
+
+/// A held lock, as the control block sees it.
+#[derive(Debug)]
+pub(crate) struct Held {
+    /// A holder died and the data has not been declared consistent since.
+    pub(crate) owner_died: bool,
+}
+
+impl Control {
+    /// Initialises a control block at `this`: unlocked, no death recorded, counter even.
+    ///
+    /// # Safety
+    /// `this` is valid for writes of a `Control`, aligned, and not yet visible to any other
+    /// thread or process.
+    pub(crate) unsafe fn init_at(this: *mut Control) -> io::Result<()> {
+        // SAFETY: valid, aligned, unshared (this function's contract). The fields are
+        // written in place because a pthread mutex must not move once initialised.
+        unsafe {
+            let lock = core::ptr::addr_of_mut!((*this).lock).cast::<LockHalf>();
+            core::ptr::addr_of_mut!((*lock).owner_died).write(AtomicU32::new(0));
+            core::ptr::addr_of_mut!((*this).seq).write(CachePadded::new(SeqCount::new()));
+            RawMutex::init_at(core::ptr::addr_of_mut!((*lock).mutex))
+        }
+    }
+
+    fn acquire(&self, wait: Wait) -> Result<Held, RawLockError> {
+        let how = match wait {
+            Wait::Forever => self.lock.mutex.lock(),
+            Wait::No => self.lock.mutex.try_lock(),
+            Wait::For(d) => self.lock.mutex.lock_timeout(d),
+        }?;
+        // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
+        if how == Acquired::OwnerDied {
+            self.lock.owner_died.store(1, Ordering::Relaxed);
+            return Ok(Held { owner_died: true });
+        }
+        let owner_died = self.lock.owner_died.load(Ordering::Relaxed) != 0;
+        Ok(Held { owner_died })
+    }
+
+    /// Takes the lock to write: on success the seqlock counter is odd until
+    /// [`Control::unlock_write`]. Returns the odd counter value and whether a dead holder's
+    /// work is unrepaired.
+    #[inline]
+    pub(crate) fn lock_write(&self, wait: Wait) -> Result<(Held, u64), RawLockError> {
+        let held = self.acquire(wait)?;
+        let odd = self.seq.begin_write();
+        Ok((held, odd))
+    }
+
+    /// Declares the data consistent after a holder's death. Lock holder only.
+    pub(crate) fn make_consistent(&self) {
+        // Relaxed: holder-only field, ordered for the next holder by the mutex.
+        self.lock.owner_died.store(0, Ordering::Relaxed);
+    }
+
+    /// Ends a write and releases the lock. If a death is still unrepaired, the counter stays
+    /// odd so that snapshot readers keep refusing the data.
+    ///
+    /// # Safety
+    /// The calling thread holds the lock, taken by `lock_write`, which returned `odd`.
+    #[inline]
+    pub(crate) unsafe fn unlock_write(&self, odd: u64) {
+        // Relaxed: holder-only field.
+        if self.lock.owner_died.load(Ordering::Relaxed) == 0 {
+            self.seq.end_write(odd);
+        }
+        // SAFETY: the caller holds the lock (this function's contract).
+        unsafe { self.lock.mutex.unlock() };
+    }
+
+    /// Takes the lock to read without opening a write (the snapshot fallback). The caller
+    /// must not trust the data if `Held::owner_died` is set: a dead writer may have left it
+    /// half-written.
+    pub(crate) fn lock_read(&self, wait: Wait) -> Result<Held, RawLockError> {
+        self.acquire(wait)
+    }
+
+    /// Releases a lock taken by `lock_read`.
+    ///
+    /// # Safety
+    /// The calling thread holds the lock, taken by `lock_read`.
+    pub(crate) unsafe fn unlock_read(&self) {
+        // SAFETY: the caller holds the lock (this function's contract).
+        unsafe { self.lock.mutex.unlock() };
+    }
+
+    /// The seqlock counter, for snapshot readers.
+    #[inline]
+    pub(crate) fn seq(&self) -> &SeqCount {
+        &self.seq
+    }
+
+    /// Destroys the raw mutex (heap storage, when the last user is gone).
+    ///
+    /// # Safety
+    /// Nobody holds or will use the lock again.
+    pub(crate) unsafe fn destroy(&self) {
+        // SAFETY: forwarded contract.
+        unsafe { self.lock.mutex.destroy() };
+    }
+
+    /// Under loom: the holder's process "dies": the lock is released the way the kernel
+    /// releases a robust mutex, with the counter left as it was.
+    ///
+    /// # Safety
+    /// The calling thread holds the lock and never touches it again as its owner.
+    #[cfg(loom)]
+    pub(crate) unsafe fn simulate_owner_death(&self) {
+        // SAFETY: forwarded contract.
+        unsafe { self.lock.mutex.simulate_owner_death() };
+    }
+}

@@ -1,0 +1,345 @@
+//! [`ArrayGuard`]: the array's cross-process lock, held; and the methods that take it.
+
+use crate::array::SharedArray;
+use crate::control::{Held, Wait};
+use crate::element::Element;
+use crate::error::LockError;
+use crate::raw_lock::RawLockError;
+use crate::sync::Ordering;
+use core::fmt;
+use core::marker::PhantomData;
+use std::time::Duration;
+
+/// The array's lock, held by this thread: exclusive access for everyone who also locks, and
+/// all-or-nothing visibility of its writes to [`snapshot`](SharedArray::snapshot) readers.
+///
+/// Made by [`SharedArray::lock`], [`try_lock`](SharedArray::try_lock) and
+/// [`lock_timeout`](SharedArray::lock_timeout); released when dropped. Everything written
+/// through one guard becomes visible to snapshots at once, at the drop.
+///
+/// Cell accesses through the guard are Relaxed atomics: the lock orders them for other lock
+/// holders and snapshot readers. They stay atomic, so lock-free operations that other
+/// processes run at the same time are never lost (a guard's [`add`](Self::add) is a
+/// `fetch_add`, not a read then a write).
+///
+/// A robust pthread mutex belongs to the thread that locked it, so the guard is not `Send`:
+///
+/// ```compile_fail
+/// let arr = shmarray::SharedArray::<u64>::new(1).unwrap();
+/// let guard = arr.lock().unwrap();
+/// std::thread::scope(|s| { s.spawn(move || drop(guard)); });
+/// ```
+pub struct ArrayGuard<'a, T: Element> {
+    array: &'a SharedArray<T>,
+    /// The odd seqlock value this write runs under.
+    odd: u64,
+    /// A holder died and this guard has not (yet) declared the data consistent.
+    owner_died: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T: Element> SharedArray<T> {
+    fn acquire(&self, wait: Wait) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
+        match self.control().lock_write(wait) {
+            Ok((Held { owner_died }, odd)) => {
+                let guard = ArrayGuard {
+                    array: self,
+                    odd,
+                    owner_died,
+                    _not_send: PhantomData,
+                };
+                if owner_died {
+                    Err(LockError::OwnerDied(guard))
+                } else {
+                    Ok(guard)
+                }
+            }
+            Err(RawLockError::WouldBlock) => Err(match wait {
+                Wait::No => LockError::WouldBlock,
+                _ => LockError::TimedOut,
+            }),
+            Err(RawLockError::Deadlock) => Err(LockError::Deadlock),
+            Err(RawLockError::Os(e)) => Err(LockError::Os(e)),
+        }
+    }
+
+    /// Takes the array's cross-process lock, waiting as long as it takes.
+    ///
+    /// Use one `lock()` around a whole loop to make the loop atomic ("lock whole loop"), or
+    /// one per operation to serialise operations with other lock users ("lock per op"). For
+    /// a single update the lock-free operations ([`fetch_add`](Self::fetch_add), ...) are
+    /// cheaper and need no lock at all.
+    ///
+    /// # Errors
+    /// - [`LockError::OwnerDied`]: a previous holder died while holding it. The lock is yours
+    ///   (the guard is inside the error); check or repair the data, then call
+    ///   [`ArrayGuard::make_consistent`]. Drop it without that and the next locker gets
+    ///   `OwnerDied` too, and snapshots keep failing.
+    /// - [`LockError::Deadlock`]: this thread holds the lock already.
+    /// - [`LockError::Os`]: the OS refused, e.g. for a lock word corrupted by another process.
+    ///
+    /// ```
+    /// use shmarray::{LockError, SharedArray};
+    /// let arr = SharedArray::<u64>::new(3)?;
+    ///
+    /// // Lock whole loop: the three increments are one atomic step for snapshot readers.
+    /// {
+    ///     let guard = arr.lock().unwrap();
+    ///     for i in 0..guard.len() {
+    ///         guard.add(i, 1);
+    ///     }
+    /// }
+    /// // Lock per op.
+    /// for i in 0..arr.len() {
+    ///     arr.lock().unwrap().add(i, 1);
+    /// }
+    /// assert_eq!(arr.snapshot()?, [2, 2, 2]);
+    ///
+    /// // A second lock() on the same thread is an error, not a hang.
+    /// let held = arr.lock().unwrap();
+    /// assert!(matches!(arr.lock(), Err(LockError::Deadlock)));
+    /// # drop(held);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn lock(&self) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
+        self.acquire(Wait::Forever)
+    }
+
+    /// Takes the lock if nobody holds it, without waiting.
+    ///
+    /// # Errors
+    /// [`LockError::WouldBlock`] if another thread or process holds it,
+    /// [`LockError::Deadlock`] if this thread does, and as [`lock`](Self::lock).
+    ///
+    /// ```
+    /// use shmarray::LockError;
+    /// let arr = shmarray::SharedArray::<u32>::new(1)?;
+    /// let guard = arr.try_lock().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(matches!(arr.try_lock(), Err(LockError::WouldBlock))));
+    /// });
+    /// assert!(matches!(arr.try_lock(), Err(LockError::Deadlock)));
+    /// drop(guard);
+    /// assert!(arr.try_lock().is_ok());
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    #[inline]
+    pub fn try_lock(&self) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
+        self.acquire(Wait::No)
+    }
+
+    /// Takes the lock, waiting at most `timeout`. The deadline is measured on the wall clock
+    /// (`CLOCK_REALTIME`, as `pthread_mutex_timedlock` requires), so a clock step during the
+    /// wait shortens or stretches it.
+    ///
+    /// This is the way out of a lock whose holder was lost to a machine crash: a robust mutex
+    /// reports owners that died while the kernel was running, but not a holder that
+    /// vanished with a reboot while the region lived on in a file.
+    ///
+    /// # Errors
+    /// [`LockError::TimedOut`] if the time ran out, and as [`lock`](Self::lock).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let arr = shmarray::SharedArray::<u8>::new(1)?;
+    /// let guard = arr.lock_timeout(Duration::from_millis(10)).unwrap();
+    /// # drop(guard);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
+        self.acquire(Wait::For(timeout))
+    }
+}
+
+impl<'a, T: Element> ArrayGuard<'a, T> {
+    /// The array this guard locks.
+    pub fn array(&self) -> &'a SharedArray<T> {
+        self.array
+    }
+
+    /// The number of elements.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.array.len()
+    }
+
+    /// True if the array has no elements.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.array.is_empty()
+    }
+
+    /// Element `index`.
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::from_slice(&[4u8, 5])?;
+    /// assert_eq!(arr.lock().unwrap().get(1), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn get(&self, index: usize) -> T {
+        // Relaxed: the lock (and, for snapshot readers, the seqlock) orders it.
+        self.array.load(index, Ordering::Relaxed)
+    }
+
+    /// Sets element `index` to `value`.
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::<i16>::new(2)?;
+    /// arr.lock().unwrap().set(0, -3);
+    /// assert_eq!(arr.get(0), Some(-3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn set(&self, index: usize, value: T) {
+        // Relaxed: ordered after the odd seqlock value by the Release fence in
+        // `SeqCount::begin_write`, and published by the Release store in `end_write`.
+        self.array.store(index, value, Ordering::Relaxed)
+    }
+
+    /// Adds `value` to element `index` and returns the previous value (wrapping for
+    /// integers). An atomic `fetch_add`, so a lock-free `fetch_add` that another process
+    /// makes at the same moment is not lost.
+    ///
+    /// # Panics
+    /// If `index >= len`.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::from_slice(&[1.0f64])?;
+    /// assert_eq!(arr.lock().unwrap().add(0, 0.5), 1.0);
+    /// assert_eq!(arr.get(0), Some(1.5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn add(&self, index: usize, value: T) -> T {
+        // Relaxed: as in `set`.
+        self.array.fetch_add(index, value, Ordering::Relaxed)
+    }
+
+    /// Every element, in order.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::from_slice(&[1u32, 2])?;
+    /// assert_eq!(arr.lock().unwrap().iter().collect::<Vec<_>>(), [1, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = T> + '_ {
+        // Relaxed: as in `get`.
+        self.array
+            .cells()
+            .iter()
+            .map(|cell| T::load(cell, Ordering::Relaxed))
+    }
+
+    /// Every element. Consistent as far as lock users go: nobody else who locks can write
+    /// while you hold the guard (lock-free writers still can).
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::from_slice(&[7i8, 8])?;
+    /// assert_eq!(arr.lock().unwrap().to_vec(), [7, 8]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().collect()
+    }
+
+    /// Overwrites the whole array with `values`.
+    ///
+    /// # Panics
+    /// If `values.len() != len`, as `slice::copy_from_slice`.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::<u64>::new(2)?;
+    /// arr.lock().unwrap().copy_from_slice(&[5, 6]);
+    /// assert_eq!(arr.snapshot()?, [5, 6]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn copy_from_slice(&self, values: &[T]) {
+        assert_eq!(
+            values.len(),
+            self.len(),
+            "source slice length ({}) does not match array length ({})",
+            values.len(),
+            self.len()
+        );
+        for (cell, &v) in self.array.cells().iter().zip(values) {
+            // Relaxed: as in `set`.
+            T::store(cell, v, Ordering::Relaxed);
+        }
+    }
+
+    /// True if a previous holder died holding the lock and nobody has declared the data
+    /// consistent since (this guard came from [`LockError::OwnerDied`]).
+    pub fn owner_died(&self) -> bool {
+        self.owner_died
+    }
+
+    /// Declares the data consistent again after a holder's death: once this guard drops,
+    /// the lock is healthy, and snapshots succeed. Call it after checking or repairing what
+    /// the dead holder may have left half-written.
+    ///
+    /// ```
+    /// # use shmarray::{LockError, SharedArray};
+    /// # let arr = SharedArray::<u64>::new(1)?;
+    /// let guard = match arr.lock() {
+    ///     Ok(guard) => guard,
+    ///     Err(LockError::OwnerDied(mut guard)) => {
+    ///         guard.set(0, 0); // repair: e.g. redo or undo the dead holder's work
+    ///         guard.make_consistent();
+    ///         guard
+    ///     }
+    ///     Err(e) => panic!("{e}"),
+    /// };
+    /// # drop(guard);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn make_consistent(&mut self) {
+        if self.owner_died {
+            self.array.control().make_consistent();
+            self.owner_died = false;
+        }
+    }
+
+    /// Under loom only: ends this guard as if its process had been killed: the lock is
+    /// released the way the kernel releases a dead owner's robust mutex, and the seqlock is
+    /// left exactly as the write left it.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn simulate_owner_death(self) {
+        let control = self.array.control();
+        core::mem::forget(self);
+        // SAFETY: this thread holds the lock (we were its guard) and, the guard forgotten,
+        // never touches it again as owner.
+        unsafe { control.simulate_owner_death() };
+    }
+}
+
+impl<T: Element> Drop for ArrayGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: a guard exists only while its thread holds the lock, taken by
+        // `lock_write`, which returned `self.odd`; the guard is !Send, so this is that thread.
+        unsafe { self.array.control().unlock_write(self.odd) };
+    }
+}
+
+impl<T: Element> fmt::Debug for ArrayGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArrayGuard")
+            .field("array", self.array)
+            .field("owner_died", &self.owner_died)
+            .finish()
+    }
+}

@@ -1,0 +1,124 @@
+//! A fixed-length array of numbers shared between processes, with lock-free atomic
+//! operations on every element.
+//!
+//! Every element of a [`SharedArray`] is a native atomic cell (`AtomicU64` for `u64`,
+//! `AtomicI32` for `i32`, ...) in a `MAP_SHARED` memory region, so an increment from any
+//! process is one `fetch_add`: no lock, no system call, no allocation. When a whole loop must
+//! be atomic there is a cross-process lock that survives its holder's death, and a seqlock
+//! gives readers consistent whole-array snapshots without making them wait for each other.
+//!
+//! ```
+//! use shmarray::SharedArray;
+//! use std::sync::atomic::Ordering::Relaxed;
+//!
+//! let counts = SharedArray::<u64>::new(4)?;          // shared with children after fork()
+//! counts.fetch_add(1, 10, Relaxed);                   // lock-free, from any process
+//! {
+//!     let guard = counts.lock().unwrap();                     // all-or-nothing to snapshots
+//!     for i in 0..guard.len() {
+//!         guard.add(i, 1);
+//!     }
+//! }
+//! assert_eq!(counts.snapshot()?, [1, 11, 1, 1]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Access paths and what each guarantees
+//!
+//! | path | how | guarantees | costs | checked by (loom model in `tests/loom.rs`) |
+//! |---|---|---|---|---|
+//! | lock-free op | `arr.fetch_add(i, 1, Relaxed)` | no lost update, per element; lock-free progress | one atomic instruction | `lock_free_fetch_add_loses_no_update`; contrast `unlocked_load_then_store_loses_an_update` |
+//! | lock per op | `arr.lock().unwrap().add(i, 1)` | no lost update; each op atomic to snapshots | lock + unlock per element | `lock_per_op_loses_no_update` |
+//! | lock whole loop | `let g = arr.lock().unwrap(); for i.. { g.add(i, 1) }` | the loop is all-or-nothing to snapshots and exclusive among lock users | lock + unlock once | `locked_loop_is_all_or_nothing_to_snapshots`; contrast `lock_free_loop_is_seen_half_done` |
+//! | snapshot | `arr.snapshot()?` | consistent w.r.t. every locked write; readers never block each other; bounded retries, then the lock; never torn data after a writer's death (an error instead) | one pass of loads per try | `snapshot_never_returns_an_unfinished_write`, `dead_writer_is_repaired_and_readers_do_not_spin` |
+//! | `to_vec`, `iter`, `get` | per-element Acquire loads | each element atomic; **not** a consistent snapshot | one pass of loads | (per-element atomicity is the hardware's) |
+//!
+//! Lock-free operations do not take part in the seqlock: a snapshot taken while lock-free
+//! writers run is per-element atomic only. Mix the paths knowingly: a guard's writes are
+//! atomic read-modify-writes, so they never lose a concurrent lock-free update, but a
+//! lock-free writer is not excluded by the lock.
+//!
+//! # Differences from Python's `multiprocessing.Array`
+//!
+//! - **Atomic read-modify-write.** `arr[i] += 1` in Python is a read and a write; without
+//!   `get_lock()` updates are lost. Here [`SharedArray::fetch_add`] is one atomic instruction.
+//! - **The lock survives a dead holder.** Python's lock hangs every other process forever if
+//!   its holder dies. Here the next locker gets [`LockError::OwnerDied`], holding the lock,
+//!   and repairs with [`ArrayGuard::make_consistent`].
+//! - **Relocking is an error.** Python's default lock is recursive; here a second
+//!   [`lock`](SharedArray::lock) on the same thread is [`LockError::Deadlock`].
+//! - **Unrelated processes can attach** by name ([`SharedArray::create`] /
+//!   [`SharedArray::open`]) or by file ([`SharedArray::create_file`]), and the region records
+//!   its element type, so opening it as another type is an error ([`OpenError::WrongType`]).
+//! - **Consistent snapshots** without stopping writers: [`SharedArray::snapshot`].
+//! - Same type codes (`'q'`, `'d'`, ...: [`TypeCode`]), same creation from a length or a
+//!   slice. No resizing, no slicing assignment, no `lock=False` switch: lock-free access is
+//!   always available and the lock is only taken when asked for.
+//!
+//! # Differences from `std::sync::atomic`
+//!
+//! The element operations have the same names, arguments, orderings and results as
+//! `AtomicU64` and friends, with an index in front. The differences: the memory is shared
+//! between processes; floats have atomic `fetch_add`/`fetch_sub`/`fetch_max`/`fetch_min` (as
+//! compare-exchange loops) and compare by bit pattern; an index out of bounds panics, as
+//! slice indexing does.
+//!
+//! # Where things are
+//!
+//! | file | what |
+//! |---|---|
+//! | `array.rs` | [`SharedArray`]: constructors and lock-free element operations |
+//! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout` |
+//! | `snapshot.rs` | `snapshot`/`snapshot_into`: the seqlock read side |
+//! | `element.rs` | [`Element`], [`Integer`], [`TypeCode`]: element types and their cell operations |
+//! | `error.rs` | [`CreateError`], [`OpenError`], [`LockError`], [`SnapshotError`] |
+//! | `control.rs` | the control block: lock + seqlock counter, and what an owner's death means |
+//! | `seqlock.rs` | the seqlock counter and its orderings |
+//! | `raw_lock/` | the raw lock: a robust pthread mutex, or its loom model |
+//! | `header.rs` | the region header: layout, publication, validation |
+//! | `region.rs` | mapping a region (`memmap2::MmapRaw`) |
+//! | `backing.rs` | memfd, POSIX shared memory and files |
+//! | `heap.rs` | heap storage, for loom, miri, property tests and single-process use |
+//! | `sync.rs` | the only import of atomics: switches to loom under `--cfg loom` |
+//!
+//! # Model checking
+//!
+//! Built with `RUSTFLAGS="--cfg loom"`, every atomic comes from loom and arrays live on the
+//! heap ([`SharedArray::new_heap`]); `tests/loom.rs` then runs the crate's own cell, lock and
+//! seqlock code under the model checker. The robust pthread mutex cannot run under loom; it
+//! is replaced by a model of its contract (mutual exclusion with acquire/release ordering,
+//! and an "owner died" report for the next locker after a holder dies). The model does not
+//! cover the kernel's robust-list handling, timeouts or `EDEADLK`: real-process tests in
+//! `tests/` cover those.
+//!
+//! # Platform
+//!
+//! Linux first. Anonymous arrays use a sealed `memfd` on Linux and an unlinked POSIX shared
+//! memory object on other Unix systems.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+#![cfg(unix)]
+
+mod array;
+mod control;
+mod element;
+mod error;
+mod guard;
+mod heap;
+mod raw_lock;
+mod seqlock;
+mod snapshot;
+mod sync;
+
+#[cfg(not(loom))]
+mod backing;
+#[cfg(not(loom))]
+mod header;
+#[cfg(not(loom))]
+mod region;
+
+pub use array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
+pub use element::{Element, Integer, TypeCode};
+pub use error::{CreateError, InvalidName, LockError, OpenError, SnapshotError};
+pub use guard::ArrayGuard;

@@ -1,0 +1,187 @@
+//! A robust, process-shared, error-checking pthread mutex placed in memory it is handed.
+//!
+//! This is the raw lock only: it holds state and reports what the OS said. The owner-died
+//! bookkeeping and the seqlock live in `control.rs`; the safe guard in `guard.rs`.
+//!
+//! Why a pthread mutex and not a futex word of our own: when a process dies holding a robust
+//! mutex, the kernel walks that thread's robust list and marks the mutex `FUTEX_OWNER_DIED`,
+//! so the next `lock` returns `EOWNERDEAD` instead of hanging. No PID is stored or checked:
+//! PIDs are reused, and mean nothing across PID namespaces.
+//!
+//! What the OS does not cover: a region file whose holder was lost to a machine crash or
+//! reboot keeps a lock word naming a thread no kernel knows; `lock` would wait for it
+//! forever, which is why [`SharedArray::lock_timeout`](crate::SharedArray::lock_timeout)
+//! exists.
+
+use super::{Acquired, RawLockError};
+use core::cell::UnsafeCell;
+use std::io;
+use std::time::Duration;
+
+/// A `pthread_mutex_t` in shared memory.
+#[repr(transparent)]
+pub(crate) struct RawMutex {
+    inner: UnsafeCell<libc::pthread_mutex_t>,
+}
+
+// SAFETY: a process-shared pthread mutex is designed to be used from any thread of any
+// process; every access goes through the pthread functions, which synchronise internally.
+unsafe impl Sync for RawMutex {}
+// SAFETY: as above; the mutex holds no thread-local state while unlocked.
+unsafe impl Send for RawMutex {}
+
+/// Turns a pthread return code into a `Result`.
+fn check(code: libc::c_int) -> io::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(code))
+    }
+}
+
+impl RawMutex {
+    /// Initialises a mutex at `this` as robust, process-shared and error-checking.
+    ///
+    /// # Safety
+    /// - `this` is valid for writes of `size_of::<RawMutex>()` bytes and suitably aligned;
+    /// - no other thread or process uses the mutex until this returns (the creator calls it
+    ///   before publishing the region as ready).
+    pub(crate) unsafe fn init_at(this: *mut RawMutex) -> io::Result<()> {
+        let mut attr = core::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        // SAFETY: `attr` is a local; the calls below initialise it before it is used and
+        // destroy it at the end; `this` is valid for writes per this function's contract, and
+        // `UnsafeCell<T>` has the layout of `T`.
+        unsafe {
+            check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
+            let attr = attr.as_mut_ptr();
+            let result = (|| {
+                check(libc::pthread_mutexattr_setpshared(
+                    attr,
+                    libc::PTHREAD_PROCESS_SHARED,
+                ))?;
+                check(libc::pthread_mutexattr_setrobust(
+                    attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))?;
+                check(libc::pthread_mutexattr_settype(
+                    attr,
+                    libc::PTHREAD_MUTEX_ERRORCHECK,
+                ))?;
+                check(libc::pthread_mutex_init(
+                    this.cast::<libc::pthread_mutex_t>(),
+                    attr,
+                ))
+            })();
+            libc::pthread_mutexattr_destroy(attr);
+            result
+        }
+    }
+
+    fn raw(&self) -> *mut libc::pthread_mutex_t {
+        self.inner.get()
+    }
+
+    /// Maps a lock call's result: `EOWNERDEAD` is a success that needs repair, which is done
+    /// here (`pthread_mutex_consistent`) so that the mutex never becomes unrecoverable; the
+    /// caller records the death in its own state instead.
+    fn acquired(&self, code: libc::c_int) -> Result<Acquired, RawLockError> {
+        match code {
+            0 => Ok(Acquired::Clean),
+            libc::EOWNERDEAD => {
+                // SAFETY: we hold the mutex (EOWNERDEAD means acquisition succeeded), which is
+                // the one precondition of pthread_mutex_consistent.
+                check(unsafe { libc::pthread_mutex_consistent(self.raw()) })
+                    .map_err(RawLockError::Os)?;
+                Ok(Acquired::OwnerDied)
+            }
+            libc::EBUSY | libc::ETIMEDOUT => Err(RawLockError::WouldBlock),
+            libc::EDEADLK => Err(RawLockError::Deadlock),
+            other => Err(RawLockError::Os(io::Error::from_raw_os_error(other))),
+        }
+    }
+
+    /// Blocks until the mutex is held by the calling thread.
+    #[inline]
+    pub(crate) fn lock(&self) -> Result<Acquired, RawLockError> {
+        // SAFETY: the mutex was initialised by `init_at` before the region was published
+        // (every constructor of the control block does so, see `control.rs`).
+        let code = unsafe { libc::pthread_mutex_lock(self.raw()) };
+        self.acquired(code)
+    }
+
+    /// Takes the mutex if it is free, without blocking.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Result<Acquired, RawLockError> {
+        // SAFETY: as in `lock`.
+        let code = unsafe { libc::pthread_mutex_trylock(self.raw()) };
+        self.acquired(code)
+    }
+
+    /// Waits at most `timeout` for the mutex.
+    pub(crate) fn lock_timeout(&self, timeout: Duration) -> Result<Acquired, RawLockError> {
+        // pthread_mutex_timedlock measures its absolute deadline on CLOCK_REALTIME; a
+        // wall-clock step during the wait stretches or cuts it, as documented on
+        // `SharedArray::lock_timeout`.
+        let mut now = core::mem::MaybeUninit::<libc::timespec>::uninit();
+        // SAFETY: `now` is a valid out-pointer for clock_gettime.
+        check(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, now.as_mut_ptr()) })
+            .map_err(RawLockError::Os)?;
+        // SAFETY: clock_gettime returned 0, so it wrote `now`.
+        let now = unsafe { now.assume_init() };
+        let deadline = add_timespec(now, timeout);
+        // SAFETY: as in `lock`; `deadline` is a valid timespec.
+        let code = unsafe { libc::pthread_mutex_timedlock(self.raw(), &deadline) };
+        self.acquired(code)
+    }
+
+    /// Releases the mutex.
+    ///
+    /// # Safety
+    /// The calling thread holds the mutex.
+    #[inline]
+    pub(crate) unsafe fn unlock(&self) {
+        // SAFETY: the caller holds the mutex (this function's contract). An error-checking
+        // mutex reports EPERM rather than misbehaving if that were ever violated.
+        let code = unsafe { libc::pthread_mutex_unlock(self.raw()) };
+        debug_assert_eq!(code, 0, "pthread_mutex_unlock failed");
+    }
+
+    /// Destroys a mutex no process can use any more (heap storage only).
+    ///
+    /// # Safety
+    /// Nobody holds or will use the mutex again.
+    pub(crate) unsafe fn destroy(&self) {
+        // SAFETY: per this function's contract the mutex is unused and unlocked.
+        unsafe { libc::pthread_mutex_destroy(self.raw()) };
+    }
+}
+
+/// `t + d`, saturating far in the future rather than overflowing.
+fn add_timespec(t: libc::timespec, d: Duration) -> libc::timespec {
+    let nanos = t.tv_nsec as u64 + u64::from(d.subsec_nanos());
+    #[allow(clippy::unnecessary_cast)] // time_t is i32 on some targets
+    let secs = (t.tv_sec as i64)
+        .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .saturating_add((nanos / 1_000_000_000) as i64);
+    libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespec_addition_carries_and_saturates() {
+        let t = libc::timespec {
+            tv_sec: 1,
+            tv_nsec: 900_000_000,
+        };
+        let s = add_timespec(t, Duration::from_millis(200));
+        assert_eq!((s.tv_sec, s.tv_nsec), (2, 100_000_000));
+        let far = add_timespec(t, Duration::MAX);
+        assert_eq!(far.tv_sec, i64::MAX);
+    }
+}

@@ -1,0 +1,103 @@
+//! A mapped region: a file descriptor from `backing.rs` mapped `MAP_SHARED`, with the header
+//! of `header.rs` at its start and the cells after it.
+//!
+//! The mapping is a [`memmap2::MmapRaw`], which never hands out references into the memory it
+//! maps: the only views this crate makes of a region are `&Header` (atomics and a pthread
+//! mutex) and `&[Atomic*]` cells, never `&[u8]`, because another process may write any byte
+//! at any time.
+//!
+//! # What another process can still do
+//! A process with write access to a region's file can truncate it (named and file-backed
+//! regions only; anonymous regions are sealed). Touching a page beyond the new end then
+//! raises `SIGBUS` in every process that maps it. The checks in `attach` cover the file as it
+//! is when it is opened; nothing in user space can defend against a later truncation short of
+//! handling `SIGBUS`, which a library must not do on its users' behalf.
+
+use crate::error::{CreateError, OpenError};
+use crate::header::{region_size, Header, Shape, HEADER_SIZE};
+use memmap2::{MmapOptions, MmapRaw};
+use std::fs::File;
+use std::time::Duration;
+
+/// A live `MAP_SHARED` mapping of a region.
+pub(crate) struct Region {
+    map: MmapRaw,
+    data_offset: usize,
+}
+
+impl Region {
+    /// Maps `file`, which holds `region_size(shape.len, ..)` zero bytes, and writes the header.
+    /// The region is not yet ready: the caller fills the cells and then calls `publish`.
+    pub(crate) fn init(file: &File, shape: Shape) -> Result<Region, CreateError> {
+        let size = region_size(shape.len, shape.elem_size).ok_or(CreateError::TooLarge {
+            len: shape.len,
+            elem_size: shape.elem_size,
+        })?;
+        let map = MmapOptions::new()
+            .len(size)
+            .map_raw(file)
+            .map_err(|e| CreateError::from_io("mmap", size, e))?;
+        // SAFETY:
+        // - the mapping is `size >= HEADER_SIZE` bytes, page aligned, and zero-filled (the
+        //   file was just created and sized by `backing.rs`);
+        // - no other process uses the header before `publish`: openers read only `magic` and
+        //   `state` until `state` is READY.
+        unsafe { Header::init_at(map.as_mut_ptr().cast::<Header>(), shape) }.map_err(|e| {
+            CreateError::Io {
+                op: "pthread_mutex_init",
+                source: e,
+            }
+        })?;
+        Ok(Region {
+            map,
+            data_offset: crate::header::DATA_OFFSET,
+        })
+    }
+
+    /// Maps an existing region file and checks its header against `expected` (whose `len` is
+    /// ignored), waiting at most `timeout` for its creator to finish. Returns the region and
+    /// its number of elements.
+    pub(crate) fn attach(
+        file: &File,
+        expected: Shape,
+        timeout: Duration,
+    ) -> Result<(Region, usize), OpenError> {
+        let size = file
+            .metadata()
+            .map_err(|e| OpenError::from_io("fstat", e))?
+            .len();
+        if size < HEADER_SIZE as u64 {
+            return Err(OpenError::TooShort {
+                size,
+                needed: HEADER_SIZE as u64,
+            });
+        }
+        let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
+            reason: "file larger than the address space",
+        })?;
+        let map = MmapOptions::new()
+            .len(map_len)
+            .map_raw(file)
+            .map_err(|e| OpenError::from_io("mmap", e))?;
+        // SAFETY: the mapping holds at least HEADER_SIZE bytes (checked above), is page
+        // aligned, and every bit pattern is a valid `Header` for the purpose it is put to
+        // here: `validate` only makes atomic loads of the fixed fields.
+        let header = unsafe { &*map.as_ptr().cast::<Header>() };
+        let (len, data_offset) = header.validate(expected, size, timeout)?;
+        Ok((Region { map, data_offset }, len))
+    }
+
+    /// The header.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: `init` or `attach` checked the mapping holds a header and initialised or
+        // validated it; the mapping lives as long as `self`.
+        unsafe { &*self.map.as_ptr().cast::<Header>() }
+    }
+
+    /// The first cell. The header guarantees `len` cells of the element type fit after it.
+    pub(crate) fn cells_ptr(&self) -> *mut u8 {
+        // SAFETY: `data_offset` is within the mapping: `init` sized it so, `attach` checked
+        // that the file holds `data_offset + len * elem_size` bytes.
+        unsafe { self.map.as_mut_ptr().add(self.data_offset) }
+    }
+}

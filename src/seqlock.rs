@@ -1,0 +1,79 @@
+//! The sequence counter of the seqlock that makes locked writes atomic to snapshot readers.
+//!
+//! Writers (who already hold the array's lock, so there is one at a time) make the counter
+//! odd before their first data store and even again after their last. A reader copies the
+//! cells between two reads of the counter and keeps the copy only if both reads saw the same
+//! even value. The data itself is read and written with Relaxed atomic operations, never with
+//! plain or volatile accesses: a racing plain read would be undefined behaviour even if its
+//! result were thrown away.
+//!
+//! The orderings are the standard fence-based recipe (Boehm, "Can seqlocks get along with
+//! programming language memory models?", 2012). Each is named with its partner below.
+
+use crate::sync::{fence, AtomicU64, Ordering};
+
+/// A seqlock sequence counter over storage it is handed (a header field or a heap cell).
+#[repr(transparent)]
+pub(crate) struct SeqCount {
+    seq: AtomicU64,
+}
+
+impl SeqCount {
+    pub(crate) fn new() -> SeqCount {
+        SeqCount {
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    /// Marks a write as begun and returns the (odd) value the write runs under.
+    ///
+    /// If the counter is already odd, a previous writer died mid-write: the counter stays odd,
+    /// so readers keep refusing the half-written data until this write ends.
+    ///
+    /// Only the holder of the array's lock may call this.
+    #[inline]
+    pub(crate) fn begin_write(&self) -> u64 {
+        // Relaxed: only the lock holder writes the counter, and the lock's acquisition
+        // ordered us after the previous holder's last store to it.
+        let current = self.seq.load(Ordering::Relaxed);
+        let odd = current | 1;
+        if odd != current {
+            self.seq.store(odd, Ordering::Relaxed);
+        }
+        // Release fence: orders the odd store above before every data store of this write.
+        // Pairs with the Acquire fence in `read`: a reader that sees any of this write's
+        // data then sees the odd value (or later) on its second counter load.
+        fence(Ordering::Release);
+        odd
+    }
+
+    /// Marks the write begun at `odd` as finished, publishing its data.
+    ///
+    /// Only the holder of the array's lock may call this.
+    #[inline]
+    pub(crate) fn end_write(&self, odd: u64) {
+        debug_assert!(odd & 1 == 1);
+        // Release: every data store of the write happens before this even value. Pairs with
+        // the Acquire first load in `read`.
+        self.seq.store(odd.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Runs `copy` (Relaxed loads of the data) between two reads of the counter. Returns
+    /// `true` if no write overlapped it, so what `copy` read is one consistent state.
+    #[inline]
+    pub(crate) fn read(&self, copy: impl FnOnce()) -> bool {
+        // Acquire: pairs with the Release store in `end_write`, so the data of every write
+        // finished before this value is visible to `copy`.
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 == 1 {
+            return false;
+        }
+        copy();
+        // Acquire fence: pairs with the Release fence in `begin_write` (see there); keeps the
+        // data loads in `copy` before the second counter load.
+        fence(Ordering::Acquire);
+        // Relaxed: ordered by the fence above.
+        let after = self.seq.load(Ordering::Relaxed);
+        before == after
+    }
+}
