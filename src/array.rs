@@ -573,7 +573,7 @@ impl<T: Element> SharedArray<T> {
     /// Maps a freshly created, zero-filled region file, writes its header and `init` into its
     /// cells, and publishes it.
     fn init_region(
-        file: &std::fs::File,
+        file: std::fs::File,
         len: usize,
         init: Option<&[T]>,
     ) -> Result<SharedArray<T>, CreateError> {
@@ -611,7 +611,7 @@ impl<T: Element> SharedArray<T> {
     /// ```
     pub fn new(len: usize) -> Result<SharedArray<T>, CreateError> {
         let file = backing::anonymous(Self::size_for(len)?)?;
-        Self::init_region(&file, len, None)
+        Self::init_region(file, len, None)
     }
 
     /// An anonymous shared array holding a copy of `values`; see [`new`](Self::new).
@@ -626,7 +626,7 @@ impl<T: Element> SharedArray<T> {
     /// ```
     pub fn from_slice(values: &[T]) -> Result<SharedArray<T>, CreateError> {
         let file = backing::anonymous(Self::size_for(values.len())?)?;
-        Self::init_region(&file, values.len(), Some(values))
+        Self::init_region(file, values.len(), Some(values))
     }
 
     /// Creates the named POSIX shared memory array `name` (`/dev/shm/NAME` on Linux) of
@@ -680,7 +680,7 @@ impl<T: Element> SharedArray<T> {
         init: Option<&[T]>,
     ) -> Result<SharedArray<T>, CreateError> {
         let file = backing::create_shm(name, Self::size_for(len)?)?;
-        Self::init_region(&file, len, init).inspect_err(|_| {
+        Self::init_region(file, len, init).inspect_err(|_| {
             let _ = backing::unlink_shm(name);
         })
     }
@@ -718,7 +718,7 @@ impl<T: Element> SharedArray<T> {
     /// ```
     pub fn open_timeout(name: &str, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
         let file = backing::open_shm(name)?;
-        let (region, len) = Region::attach(&file, Self::shape(0), timeout)?;
+        let (region, len) = Region::attach(file, Self::shape(0), timeout)?;
         Ok(Self::from_region(region, len))
     }
 
@@ -757,7 +757,7 @@ impl<T: Element> SharedArray<T> {
     pub fn create_file(path: impl AsRef<Path>, len: usize) -> Result<SharedArray<T>, CreateError> {
         let path = path.as_ref();
         let file = backing::create_file(path, Self::size_for(len)?)?;
-        Self::init_region(&file, len, None).inspect_err(|_| {
+        Self::init_region(file, len, None).inspect_err(|_| {
             let _ = std::fs::remove_file(path);
         })
     }
@@ -790,7 +790,7 @@ impl<T: Element> SharedArray<T> {
         timeout: Duration,
     ) -> Result<SharedArray<T>, OpenError> {
         let file = backing::open_file(path.as_ref())?;
-        let (region, len) = Region::attach(&file, Self::shape(0), timeout)?;
+        let (region, len) = Region::attach(file, Self::shape(0), timeout)?;
         Ok(Self::from_region(region, len))
     }
 }

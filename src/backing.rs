@@ -1,6 +1,14 @@
 //! Where a region's memory comes from: an anonymous sealed memfd, a named POSIX shared
 //! memory object, or a regular file. This module only makes and opens file descriptors; the
 //! mapping and the header are `region.rs`'s.
+//!
+//! # Who is using a named region
+//! Every array made or opened by name or path holds a shared `flock` on its descriptor for as
+//! long as it lives (the descriptor is kept by `Region`). The kernel drops the lock when the
+//! process dies, however it dies. So a process that gets the lock *exclusively* (without
+//! waiting) knows no live process has the region open: that is how
+//! [`SharedArray::remove_stale`](crate::SharedArray) tells a stale segment from a live one,
+//! with no process IDs involved.
 
 use crate::error::{CreateError, InvalidName, OpenError};
 use std::ffi::CString;
@@ -65,6 +73,40 @@ fn reserve(file: &File, size: usize) -> Result<(), CreateError> {
     }
 }
 
+/// Takes the shared "in use" lock on a freshly created region file.
+fn mark_in_use_created(file: &File, size: usize) -> Result<(), CreateError> {
+    flock(file, libc::LOCK_SH).map_err(|e| CreateError::from_io("flock", size, e))
+}
+
+/// Takes the shared "in use" lock on an opened region file, waiting out a remover that
+/// holds it exclusively; then checks that the file was not removed meanwhile.
+fn mark_in_use_opened(file: &File) -> Result<(), OpenError> {
+    flock(file, libc::LOCK_SH).map_err(|e| OpenError::from_io("flock", e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| OpenError::from_io("fstat", e))?;
+    if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 {
+        return Err(OpenError::NotFound(io::Error::from(
+            io::ErrorKind::NotFound,
+        )));
+    }
+    Ok(())
+}
+
+/// `flock(2)` on `file`.
+pub(crate) fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: `file` is an open descriptor; flock has no memory-safety preconditions.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
 /// An anonymous region of `size` bytes, shared with children across `fork` and sealed
 /// against shrinking and growing so nobody can truncate it under a reader.
 #[cfg(target_os = "linux")]
@@ -116,7 +158,7 @@ pub(crate) fn create_shm(name: &str, size: usize) -> Result<File, CreateError> {
     let fd = shm_open(cname.as_c_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR)
         .map_err(|e| CreateError::from_io("shm_open", size, e.into()))?;
     let file = File::from(fd);
-    if let Err(e) = reserve(&file, size) {
+    if let Err(e) = mark_in_use_created(&file, size).and_then(|()| reserve(&file, size)) {
         let _ = shm_unlink(cname.as_c_str());
         return Err(e);
     }
@@ -132,7 +174,9 @@ pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
     let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = shm_open(cname.as_c_str(), flags, Mode::empty())
         .map_err(|e| OpenError::from_io("shm_open", e.into()))?;
-    Ok(File::from(fd))
+    let file = File::from(fd);
+    mark_in_use_opened(&file)?;
+    Ok(file)
 }
 
 /// Removes the named shared memory object `name`.
@@ -154,7 +198,7 @@ pub(crate) fn create_file(path: &Path, size: usize) -> Result<File, CreateError>
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| CreateError::from_io("open", size, e))?;
-    if let Err(e) = reserve(&file, size) {
+    if let Err(e) = mark_in_use_created(&file, size).and_then(|()| reserve(&file, size)) {
         let _ = std::fs::remove_file(path);
         return Err(e);
     }
@@ -169,6 +213,7 @@ pub(crate) fn open_file(path: &Path) -> Result<File, OpenError> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| OpenError::from_io("open", e))?;
+    mark_in_use_opened(&file)?;
     Ok(file)
 }
 

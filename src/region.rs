@@ -23,19 +23,21 @@ use std::time::Duration;
 pub(crate) struct Region {
     map: MmapRaw,
     data_offset: usize,
+    /// Kept open for its shared "in use" `flock` (named and file regions; see `backing.rs`).
+    _file: File,
 }
 
 impl Region {
     /// Maps `file`, which holds `region_size(shape.len, ..)` zero bytes, and writes the header.
     /// The region is not yet ready: the caller fills the cells and then calls `publish`.
-    pub(crate) fn init(file: &File, shape: Shape) -> Result<Region, CreateError> {
+    pub(crate) fn init(file: File, shape: Shape) -> Result<Region, CreateError> {
         let size = region_size(shape.len, shape.elem_size).ok_or(CreateError::TooLarge {
             len: shape.len,
             elem_size: shape.elem_size,
         })?;
         let map = MmapOptions::new()
             .len(size)
-            .map_raw(file)
+            .map_raw(&file)
             .map_err(|e| CreateError::from_io("mmap", size, e))?;
         // SAFETY:
         // - the mapping is `size >= HEADER_SIZE` bytes, page aligned, and zero-filled (the
@@ -51,6 +53,7 @@ impl Region {
         Ok(Region {
             map,
             data_offset: crate::header::DATA_OFFSET,
+            _file: file,
         })
     }
 
@@ -58,7 +61,7 @@ impl Region {
     /// ignored), waiting at most `timeout` for its creator to finish. Returns the region and
     /// its number of elements.
     pub(crate) fn attach(
-        file: &File,
+        file: File,
         expected: Shape,
         timeout: Duration,
     ) -> Result<(Region, usize), OpenError> {
@@ -77,14 +80,21 @@ impl Region {
         })?;
         let map = MmapOptions::new()
             .len(map_len)
-            .map_raw(file)
+            .map_raw(&file)
             .map_err(|e| OpenError::from_io("mmap", e))?;
         // SAFETY: the mapping holds at least HEADER_SIZE bytes (checked above), is page
         // aligned, and every bit pattern is a valid `Header` for the purpose it is put to
         // here: `validate` only makes atomic loads of the fixed fields.
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
         let (len, data_offset) = header.validate(expected, size, timeout)?;
-        Ok((Region { map, data_offset }, len))
+        Ok((
+            Region {
+                map,
+                data_offset,
+                _file: file,
+            },
+            len,
+        ))
     }
 
     /// The header.
