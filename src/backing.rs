@@ -127,7 +127,7 @@ pub(crate) fn anonymous(size: usize) -> Result<File, CreateError> {
 /// Elsewhere: a POSIX shared memory object unlinked as soon as it is made (unsealed).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn anonymous(size: usize) -> Result<File, CreateError> {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use crate::sync::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     loop {
         let name = format!(
