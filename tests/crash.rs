@@ -1,0 +1,282 @@
+//! Crash tests: real child processes SIGKILLed at named points inside the lock.
+//!
+//! Children are forked. The test harness is multi-threaded, so a child only touches memory
+//! mapped before the fork (atomics and the robust mutex), sleeps, and leaves with `_exit`:
+//! no allocation on its success path, never a return into the harness. Every wait is bounded:
+//! a child that does not finish in time is killed and the test fails, so no bug hangs CI.
+
+use shmarray::{LockError, SharedArray, SnapshotError};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Forks a child that runs `body` and exits with the code it returns (101 if it panics).
+fn spawn(body: impl FnOnce() -> i32) -> libc::pid_t {
+    // SAFETY: fork has no memory-safety preconditions; the child below never returns into
+    // the (multi-threaded) harness: it runs `body` on memory mapped before the fork and
+    // leaves through `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
+        // SAFETY: _exit ends the child at once, running no destructors or atexit handlers
+        // that belong to the parent's state.
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+/// How a child ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// Waits for `pid`, at most until `deadline`; kills it and fails the test past that.
+fn wait(pid: libc::pid_t, deadline: Instant) -> Exit {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid out-pointer; `pid` is our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
+        if r == pid {
+            return if libc::WIFEXITED(status) {
+                Exit::Code(libc::WEXITSTATUS(status))
+            } else {
+                Exit::Signal(libc::WTERMSIG(status))
+            };
+        }
+        if Instant::now() > deadline {
+            kill(pid);
+            panic!("child {pid} still running at the deadline: killed");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn kill(pid: libc::pid_t) {
+    // SAFETY: sending a signal to our own child has no memory-safety preconditions.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// Waits until `flags[index]` is non-zero (set by a child), bounded by `deadline`.
+fn wait_flag(flags: &SharedArray<u64>, index: usize, deadline: Instant) {
+    // Acquire: pairs with the child's Release store of the flag.
+    while flags.load(index, Acquire) == 0 {
+        assert!(Instant::now() < deadline, "child never raised flag {index}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// In a child: raise a flag, then wait to be killed.
+fn raise_and_wait(flags: &SharedArray<u64>, index: usize) -> ! {
+    // Release: pairs with the Acquire load in `wait_flag`.
+    flags.store(index, 1, Release);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Kills a child at a point it signals with flag 0, and checks it died by SIGKILL.
+fn kill_at_flag(flags: &SharedArray<u64>, pid: libc::pid_t) {
+    let deadline = Instant::now() + DEADLINE;
+    wait_flag(flags, 0, deadline);
+    kill(pid);
+    assert_eq!(wait(pid, deadline), Exit::Signal(libc::SIGKILL));
+}
+
+#[test]
+fn holder_killed_right_after_locking_is_reported_once() {
+    let data = SharedArray::from_slice(&[5u64, 6, 7]).unwrap();
+    let flags = SharedArray::<u64>::new(1).unwrap();
+    let pid = spawn(|| {
+        let _guard = data.lock().map_err(|_| ()).expect("child lock");
+        raise_and_wait(&flags, 0)
+    });
+    kill_at_flag(&flags, pid);
+
+    match data.lock() {
+        Err(LockError::OwnerDied(mut guard)) => {
+            assert!(guard.owner_died());
+            guard.make_consistent();
+            assert!(!guard.owner_died());
+        }
+        other => panic!("expected OwnerDied, got {other:?}"),
+    }
+    let guard = data.lock().expect("repaired lock is healthy");
+    drop(guard);
+    assert_eq!(data.snapshot().unwrap(), [5, 6, 7]);
+}
+
+#[test]
+fn writer_killed_mid_write_leaves_no_torn_snapshot() {
+    let data = SharedArray::<u64>::new(8).unwrap();
+    let flags = SharedArray::<u64>::new(1).unwrap();
+    let pid = spawn(|| {
+        let guard = data.lock().map_err(|_| ()).expect("child lock");
+        for i in 0..4 {
+            guard.set(i, 7); // half of an eight-element write: the sequence is odd
+        }
+        raise_and_wait(&flags, 0)
+    });
+    kill_at_flag(&flags, pid);
+
+    // Readers get an error, never the half-written state, and do not hang.
+    assert!(matches!(data.snapshot(), Err(SnapshotError::OwnerDied)));
+    // Per-element reads do see the half-write: they promise no consistency.
+    assert_eq!(data.to_vec(), [7, 7, 7, 7, 0, 0, 0, 0]);
+
+    match data.lock() {
+        Err(LockError::OwnerDied(mut guard)) => {
+            guard.copy_from_slice(&[0; 8]); // roll the dead writer's work back
+            guard.make_consistent();
+        }
+        other => panic!("expected OwnerDied, got {other:?}"),
+    }
+    assert_eq!(data.snapshot().unwrap(), [0; 8]);
+    assert!(data.lock().is_ok(), "the death is reported once");
+}
+
+#[test]
+fn unrepaired_death_is_reported_to_the_next_process() {
+    let data = SharedArray::<u64>::new(2).unwrap();
+    let flags = SharedArray::<u64>::new(1).unwrap();
+    let pid = spawn(|| {
+        let _guard = data.lock().map_err(|_| ()).expect("child lock");
+        raise_and_wait(&flags, 0)
+    });
+    kill_at_flag(&flags, pid);
+
+    // The first locker looks, but does not declare the data consistent.
+    assert!(matches!(data.lock(), Err(LockError::OwnerDied(_))));
+    // The next locker, in another process, is told too.
+    let next = spawn(|| match data.lock() {
+        Err(LockError::OwnerDied(_)) => 0,
+        Ok(_) => 1,
+        Err(_) => 2,
+    });
+    assert_eq!(wait(next, Instant::now() + DEADLINE), Exit::Code(0));
+    assert!(matches!(data.snapshot(), Err(SnapshotError::OwnerDied)));
+}
+
+#[test]
+fn held_lock_times_out_and_try_lock_does_not_wait() {
+    let data = SharedArray::<u64>::new(1).unwrap();
+    let flags = SharedArray::<u64>::new(1).unwrap();
+    let pid = spawn(|| {
+        let _guard = data.lock().map_err(|_| ()).expect("child lock");
+        raise_and_wait(&flags, 0)
+    });
+    wait_flag(&flags, 0, Instant::now() + DEADLINE);
+    assert!(matches!(data.try_lock(), Err(LockError::WouldBlock)));
+    assert!(matches!(
+        data.lock_timeout(Duration::from_millis(20)),
+        Err(LockError::TimedOut)
+    ));
+    kill(pid);
+    assert_eq!(
+        wait(pid, Instant::now() + DEADLINE),
+        Exit::Signal(libc::SIGKILL)
+    );
+    assert!(matches!(data.lock(), Err(LockError::OwnerDied(_))));
+}
+
+/// Layout of the bookkeeping array in the hammering test.
+const KILL_FLAG: usize = 0;
+const DEATHS_SEEN: usize = 1;
+const FIRST_COUNTER: usize = 2;
+
+/// One pass of the locked loop: increment every data element and the completed-loops cell
+/// (the last one), all under one guard. A locker that finds a dead owner rolls the dead
+/// owner's partial pass back: every element to the completed-loops count.
+fn locked_pass(data: &SharedArray<u64>, book: &SharedArray<u64>, me: usize) -> Option<()> {
+    let done = data.len() - 1;
+    let guard = match data.lock() {
+        Ok(guard) => guard,
+        Err(LockError::OwnerDied(mut guard)) => {
+            book.fetch_add(DEATHS_SEEN, 1, Relaxed);
+            let completed = guard.get(done);
+            for i in 0..done {
+                guard.set(i, completed);
+            }
+            guard.make_consistent();
+            guard
+        }
+        Err(_) => return None,
+    };
+    for i in 0..done {
+        guard.add(i, 1);
+    }
+    guard.add(done, 1);
+    // Counted inside the critical section, so it is exact even for a process killed later.
+    book.fetch_add(FIRST_COUNTER + me, 1, Relaxed);
+    Some(())
+}
+
+#[test]
+fn killing_one_of_many_hammering_processes_loses_nothing_else() {
+    const WORKERS: usize = 3;
+    const LOOPS: u64 = 3_000;
+    const N: usize = 16;
+    let data = SharedArray::<u64>::new(N + 1).unwrap(); // N elements + completed-loops cell
+    let book = SharedArray::<u64>::new(FIRST_COUNTER + WORKERS + 1).unwrap();
+    let victim_id = WORKERS;
+
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|me| {
+            let (data, book) = (&data, &book);
+            spawn(move || {
+                for _ in 0..LOOPS {
+                    if locked_pass(data, book, me).is_none() {
+                        return 3;
+                    }
+                }
+                0
+            })
+        })
+        .collect();
+    let victim = spawn(|| {
+        for _ in 0..LOOPS / 3 {
+            if locked_pass(&data, &book, victim_id).is_none() {
+                return 3;
+            }
+        }
+        // The fatal pass: half the elements, then the process is killed holding the lock.
+        let guard = data.lock().map_err(|_| ()).expect("victim lock");
+        for i in 0..N / 2 {
+            guard.add(i, 1);
+        }
+        raise_and_wait(&book, KILL_FLAG)
+    });
+
+    let deadline = Instant::now() + DEADLINE;
+    wait_flag(&book, KILL_FLAG, deadline);
+    kill(victim);
+    assert_eq!(wait(victim, deadline), Exit::Signal(libc::SIGKILL));
+    for pid in workers {
+        assert_eq!(wait(pid, deadline), Exit::Code(0), "a worker failed");
+    }
+    // If every worker had finished before the kill, the parent is the one to find the body.
+    if let Err(LockError::OwnerDied(mut guard)) = data.lock() {
+        book.fetch_add(DEATHS_SEEN, 1, Relaxed);
+        let completed = guard.get(N);
+        for i in 0..N {
+            guard.set(i, completed);
+        }
+        guard.make_consistent();
+    }
+
+    assert_eq!(book.load(DEATHS_SEEN, Relaxed), 1, "OwnerDied exactly once");
+    let completed: u64 = (0..=WORKERS)
+        .map(|me| book.load(FIRST_COUNTER + me, Relaxed))
+        .sum();
+    assert_eq!(completed, WORKERS as u64 * LOOPS + LOOPS / 3);
+    let snap = data.snapshot().expect("snapshots work again");
+    assert_eq!(snap[N], completed, "a completed pass was lost");
+    assert!(
+        snap[..N].iter().all(|&x| x == completed),
+        "the dead pass was not rolled back, or a live one was lost: {snap:?}"
+    );
+}
