@@ -122,3 +122,8 @@ pub use array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
 pub use element::{Element, Integer, TypeCode};
 pub use error::{CreateError, InvalidName, LockError, OpenError, SnapshotError};
 pub use guard::ArrayGuard;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
