@@ -1,65 +1,14 @@
 //! Crash tests: real child processes SIGKILLed at named points inside the lock.
 //!
-//! Children are forked. The test harness is multi-threaded, so a child only touches memory
-//! mapped before the fork (atomics and the robust mutex), sleeps, and leaves with `_exit`:
-//! no allocation on its success path, never a return into the harness. Every wait is bounded:
-//! a child that does not finish in time is killed and the test fails, so no bug hangs CI.
+//! Children are forked (see `common/mod.rs` for the rules they follow); every wait is
+//! bounded.
 
+mod common;
+
+use common::{kill, spawn, wait, Exit, DEADLINE};
 use shmarray::{LockError, SharedArray, SnapshotError};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
-
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Forks a child that runs `body` and exits with the code it returns (101 if it panics).
-fn spawn(body: impl FnOnce() -> i32) -> libc::pid_t {
-    // SAFETY: fork has no memory-safety preconditions; the child below never returns into
-    // the (multi-threaded) harness: it runs `body` on memory mapped before the fork and
-    // leaves through `_exit`.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
-        // SAFETY: _exit ends the child at once, running no destructors or atexit handlers
-        // that belong to the parent's state.
-        unsafe { libc::_exit(code) };
-    }
-    pid
-}
-
-/// How a child ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Exit {
-    Code(i32),
-    Signal(i32),
-}
-
-/// Waits for `pid`, at most until `deadline`; kills it and fails the test past that.
-fn wait(pid: libc::pid_t, deadline: Instant) -> Exit {
-    loop {
-        let mut status = 0;
-        // SAFETY: `status` is a valid out-pointer; `pid` is our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
-        if r == pid {
-            return if libc::WIFEXITED(status) {
-                Exit::Code(libc::WEXITSTATUS(status))
-            } else {
-                Exit::Signal(libc::WTERMSIG(status))
-            };
-        }
-        if Instant::now() > deadline {
-            kill(pid);
-            panic!("child {pid} still running at the deadline: killed");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn kill(pid: libc::pid_t) {
-    // SAFETY: sending a signal to our own child has no memory-safety preconditions.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
 
 /// Waits until `flags[index]` is non-zero (set by a child), bounded by `deadline`.
 fn wait_flag(flags: &SharedArray<u64>, index: usize, deadline: Instant) {

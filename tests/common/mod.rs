@@ -1,0 +1,150 @@
+//! Child processes for the integration tests: forked workers and re-executed test binaries.
+//!
+//! The test harness is multi-threaded, so a forked child only touches memory mapped before
+//! the fork (atomics and the robust mutex), sleeps, and leaves with `_exit`: no return into
+//! the harness. Every wait is bounded: a child that does not finish in time is killed and
+//! the test fails, so no bug can hang CI.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// How long any test waits for a child.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Forks a child that runs `body` and exits with the code it returns (101 if it panics).
+pub fn spawn(body: impl FnOnce() -> i32) -> libc::pid_t {
+    // SAFETY: fork has no memory-safety preconditions; the child below never returns into
+    // the (multi-threaded) harness: it runs `body` on memory mapped before the fork and
+    // leaves through `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
+        // SAFETY: _exit ends the child at once, running no destructors or atexit handlers
+        // that belong to the parent's state.
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+/// How a child ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// Waits for `pid`, at most until `deadline`; kills it and fails the test past that.
+pub fn wait(pid: libc::pid_t, deadline: Instant) -> Exit {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid out-pointer; `pid` is our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
+        if r == pid {
+            return if libc::WIFEXITED(status) {
+                Exit::Code(libc::WEXITSTATUS(status))
+            } else {
+                Exit::Signal(libc::WTERMSIG(status))
+            };
+        }
+        if Instant::now() > deadline {
+            kill(pid);
+            panic!("child {pid} still running at the deadline: killed");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Waits for every child in `pids` and asserts each exited with code 0.
+pub fn wait_all_ok(pids: impl IntoIterator<Item = libc::pid_t>) {
+    let deadline = Instant::now() + DEADLINE;
+    for pid in pids {
+        assert_eq!(wait(pid, deadline), Exit::Code(0), "child {pid} failed");
+    }
+}
+
+/// SIGKILLs our child `pid`.
+pub fn kill(pid: libc::pid_t) {
+    // SAFETY: sending a signal to our own child has no memory-safety preconditions.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// The environment variable that tells a re-executed test binary which role to play.
+pub const ROLE: &str = "SHMARRAY_TEST_ROLE";
+
+/// Starts this test binary again, running only `test` with `role` (and `arg`) in its
+/// environment: a separate process, not a fork, as an unrelated program would be.
+pub fn reexec(test: &str, role: &str, arg: &str) -> Child {
+    Command::new(std::env::current_exe().expect("current_exe"))
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(ROLE, role)
+        .env("SHMARRAY_TEST_ARG", arg)
+        // The child harness's own summary would read like a second test run: keep only its
+        // stderr, where a failure's panic message goes.
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the test binary")
+}
+
+/// The role this process was re-executed for, and its argument, if any.
+pub fn role() -> Option<(String, String)> {
+    let role = std::env::var(ROLE).ok()?;
+    Some((role, std::env::var("SHMARRAY_TEST_ARG").unwrap_or_default()))
+}
+
+/// Waits for a re-executed child, bounded, and asserts it succeeded.
+pub fn wait_child_ok(mut child: Child) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            assert!(status.success(), "child failed: {status}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("child still running at the deadline: killed");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A unique name for a named region, removed again when dropped (even if the test fails).
+pub struct TempName(pub String);
+
+impl TempName {
+    pub fn new(tag: &str) -> TempName {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        TempName(format!(
+            "shmarray-test-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+}
+
+impl Drop for TempName {
+    fn drop(&mut self) {
+        let _ = shmarray::SharedArray::<u8>::unlink(&self.0);
+    }
+}
+
+/// A unique path for a region file, removed again when dropped.
+pub struct TempPath(pub std::path::PathBuf);
+
+impl TempPath {
+    pub fn new(tag: &str) -> TempPath {
+        let name = TempName::new(tag);
+        let path = std::env::temp_dir().join(&name.0);
+        std::mem::forget(name);
+        TempPath(path)
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
