@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug)]
+#[allow(clippy::enum_variant_names)] // the crate's own names for the three granularities
 enum Granularity {
     /// One `fetch_add` per element: no lock at all.
     LockFree,
