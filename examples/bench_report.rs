@@ -124,13 +124,14 @@ fn main() {
                 &mut || pool.run(Variant::PthreadPerOp, loops),
                 &mut || pool.run(Variant::LockWholeLoop, loops),
                 &mut || pool.run(Variant::PthreadWholeLoop, loops),
+                &mut || pool.run(Variant::LockWholeLoopGetSet, loops),
             ],
         );
         drop(pool);
         let runs = reps as u64 * procs as u64 * loops;
         assert_eq!(
             work.arr.load(0, Relaxed),
-            3 * runs,
+            4 * runs,
             "the crate's workload lost updates"
         );
         if n == 5 {
@@ -150,8 +151,14 @@ fn main() {
                 Some(0.9),
             ),
             (
-                "lock whole loop vs robust pthread mutex whole loop",
+                "lock whole loop (guard.add) vs robust pthread mutex whole loop",
                 t[4],
+                t[5],
+                None,
+            ),
+            (
+                "lock whole loop (guard.get+set) vs robust pthread mutex whole loop",
+                t[6],
                 t[5],
                 None,
             ),

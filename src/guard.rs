@@ -211,6 +211,10 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     /// integers). An atomic `fetch_add`, so a lock-free `fetch_add` that another process
     /// makes at the same moment is not lost.
     ///
+    /// That safety costs an atomic read-modify-write per element (see BENCHMARKS.md). When
+    /// every writer of the array takes the lock, `guard.set(i, guard.get(i) + v)` is right
+    /// too, and runs at the speed of plain loads and stores.
+    ///
     /// # Panics
     /// If `index >= len`.
     ///

@@ -159,8 +159,12 @@ pub enum Variant {
     LockFree,
     /// The crate: `lock()` around each increment.
     LockPerOp,
-    /// The crate: one `lock()` around each pass.
+    /// The crate: one `lock()` around each pass, incrementing with `guard.add` (an atomic
+    /// read-modify-write, safe beside lock-free writers).
     LockWholeLoop,
+    /// The crate: one `lock()` around each pass, incrementing with `guard.set(i, guard.get(i)
+    /// + 1)` (a load and a store: right only when every writer takes the lock).
+    LockWholeLoopGetSet,
     /// Baseline: bare `AtomicU64::fetch_add` in a plain shared mapping (the floor).
     BareAtomic,
     /// Baseline: a bare spinlock around each increment.
@@ -172,10 +176,11 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 8] = [
         Variant::LockFree,
         Variant::LockPerOp,
         Variant::LockWholeLoop,
+        Variant::LockWholeLoopGetSet,
         Variant::BareAtomic,
         Variant::SpinPerOp,
         Variant::PthreadPerOp,
@@ -186,7 +191,8 @@ impl Variant {
         match self {
             Variant::LockFree => "shmarray lock-free fetch_add",
             Variant::LockPerOp => "shmarray lock per op",
-            Variant::LockWholeLoop => "shmarray lock whole loop",
+            Variant::LockWholeLoop => "shmarray lock whole loop (add)",
+            Variant::LockWholeLoopGetSet => "shmarray lock whole loop (get+set)",
             Variant::BareAtomic => "bare AtomicU64 (floor)",
             Variant::SpinPerOp => "bare spinlock per op",
             Variant::PthreadPerOp => "robust pthread mutex per op",
@@ -228,23 +234,28 @@ impl Workload {
     /// One process's share of the workload: `loops` passes, each incrementing every element.
     pub fn run(&self, variant: Variant, loops: u64) {
         let arr = &self.arr;
-        let n = self.n;
         for _ in 0..loops {
             match variant {
                 Variant::LockFree => {
-                    for i in 0..n {
+                    for i in 0..arr.len() {
                         arr.fetch_add(i, 1, Relaxed);
                     }
                 }
                 Variant::LockPerOp => {
-                    for i in 0..n {
+                    for i in 0..arr.len() {
                         arr.lock().expect("lock").add(i, 1);
                     }
                 }
                 Variant::LockWholeLoop => {
                     let guard = arr.lock().expect("lock");
-                    for i in 0..n {
+                    for i in 0..guard.len() {
                         guard.add(i, 1);
+                    }
+                }
+                Variant::LockWholeLoopGetSet => {
+                    let guard = arr.lock().expect("lock");
+                    for i in 0..guard.len() {
+                        guard.set(i, guard.get(i) + 1);
                     }
                 }
                 Variant::BareAtomic => {
@@ -282,9 +293,10 @@ impl Workload {
     /// The value every element should hold after `runs` completed runs of `procs` × `loops`.
     pub fn total(&self, variant: Variant) -> u64 {
         match variant {
-            Variant::LockFree | Variant::LockPerOp | Variant::LockWholeLoop => {
-                self.arr.load(0, Relaxed)
-            }
+            Variant::LockFree
+            | Variant::LockPerOp
+            | Variant::LockWholeLoop
+            | Variant::LockWholeLoopGetSet => self.arr.load(0, Relaxed),
             _ => self.cells().first().map_or(0, |c| c.load(Relaxed)),
         }
     }
