@@ -165,8 +165,16 @@ pub(crate) fn create_shm(name: &str, size: usize) -> Result<File, CreateError> {
     Ok(file)
 }
 
-/// Opens the named shared memory object `name` for reading and writing.
+/// Opens the named shared memory object `name` for reading and writing, marked in use.
 pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
+    let file = open_shm_unmarked(name)?;
+    mark_in_use_opened(&file)?;
+    Ok(file)
+}
+
+/// Opens the named shared memory object `name` without marking it in use (for
+/// `stale.rs`, which must not count itself as a user).
+pub(crate) fn open_shm_unmarked(name: &str) -> Result<File, OpenError> {
     use nix::fcntl::OFlag;
     use nix::sys::mman::shm_open;
     use nix::sys::stat::Mode;
@@ -174,9 +182,15 @@ pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
     let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = shm_open(cname.as_c_str(), flags, Mode::empty())
         .map_err(|e| OpenError::from_io("shm_open", e.into()))?;
-    let file = File::from(fd);
-    mark_in_use_opened(&file)?;
-    Ok(file)
+    Ok(File::from(fd))
+}
+
+/// Where the named object `name` appears in the filesystem (`/dev/shm` on Linux, where
+/// glibc's `shm_open` keeps them).
+pub(crate) fn shm_path(name: &str) -> Result<std::path::PathBuf, OpenError> {
+    let cname = shm_name(name).map_err(OpenError::InvalidName)?;
+    let bare = &cname.to_str().expect("shm_name came from a &str")[1..];
+    Ok(Path::new("/dev/shm").join(bare))
 }
 
 /// Removes the named shared memory object `name`.
@@ -205,16 +219,22 @@ pub(crate) fn create_file(path: &Path, size: usize) -> Result<File, CreateError>
     Ok(file)
 }
 
-/// Opens the regular file `path` for reading and writing, refusing a symbolic link.
+/// Opens the regular file `path` for reading and writing, refusing a symbolic link, marked
+/// in use.
 pub(crate) fn open_file(path: &Path) -> Result<File, OpenError> {
-    let file = std::fs::OpenOptions::new()
+    let file = open_file_unmarked(path)?;
+    mark_in_use_opened(&file)?;
+    Ok(file)
+}
+
+/// Opens the regular file `path` without marking it in use (for `stale.rs`).
+pub(crate) fn open_file_unmarked(path: &Path) -> Result<File, OpenError> {
+    std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| OpenError::from_io("open", e))?;
-    mark_in_use_opened(&file)?;
-    Ok(file)
+        .map_err(|e| OpenError::from_io("open", e))
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@
 //! | `region.rs` | mapping a region (`memmap2::MmapRaw`) |
 //! | `backing.rs` | memfd, POSIX shared memory and files |
 //! | `heap.rs` | heap storage, for loom, miri, property tests and single-process use |
+//! | `stale.rs` | [`remove_stale`], [`remove_stale_file`]: removing regions nobody uses |
 //! | `sync.rs` | the only import of atomics: switches to loom under `--cfg loom` |
 //!
 //! # Model checking
@@ -117,11 +118,15 @@ mod backing;
 mod header;
 #[cfg(not(loom))]
 mod region;
+#[cfg(not(loom))]
+mod stale;
 
 pub use array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
 pub use element::{Element, Integer, TypeCode};
 pub use error::{CreateError, InvalidName, LockError, OpenError, SnapshotError};
 pub use guard::ArrayGuard;
+#[cfg(not(loom))]
+pub use stale::{remove_stale, remove_stale_file};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
