@@ -123,7 +123,8 @@ pub enum OpenError {
     NotFound(io::Error),
     /// The name is not a valid POSIX shared memory name.
     InvalidName(InvalidName),
-    /// The file is shorter than its header, or than the cells its header describes.
+    /// The file is shorter than its header (still, when the open timeout ran out: a creator
+    /// sizes its file just after creating it), or than the cells its header describes.
     TooShort {
         /// Bytes the file has.
         size: u64,

@@ -65,16 +65,7 @@ impl Region {
         expected: Shape,
         timeout: Duration,
     ) -> Result<(Region, usize), OpenError> {
-        let size = file
-            .metadata()
-            .map_err(|e| OpenError::from_io("fstat", e))?
-            .len();
-        if size < HEADER_SIZE as u64 {
-            return Err(OpenError::TooShort {
-                size,
-                needed: HEADER_SIZE as u64,
-            });
-        }
+        let size = wait_for_header(&file, timeout)?;
         let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
             reason: "file larger than the address space",
         })?;
@@ -109,5 +100,28 @@ impl Region {
         // SAFETY: `data_offset` is within the mapping: `init` sized it so, `attach` checked
         // that the file holds `data_offset + len * elem_size` bytes.
         unsafe { self.map.as_mut_ptr().add(self.data_offset) }
+    }
+}
+
+/// The file's size, once it can hold a header. A creator sizes its file just after creating
+/// it, so an opener may briefly see it empty: that is waited out (bounded by `timeout`) like
+/// an unpublished header, and only then reported as too short.
+fn wait_for_header(file: &File, timeout: Duration) -> Result<u64, OpenError> {
+    let start = std::time::Instant::now();
+    loop {
+        let size = file
+            .metadata()
+            .map_err(|e| OpenError::from_io("fstat", e))?
+            .len();
+        if size >= HEADER_SIZE as u64 {
+            return Ok(size);
+        }
+        if start.elapsed() >= timeout {
+            return Err(OpenError::TooShort {
+                size,
+                needed: HEADER_SIZE as u64,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }

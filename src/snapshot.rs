@@ -91,7 +91,9 @@ impl<T: Element> SharedArray<T> {
         let held = control.lock_read(Wait::Forever).map_err(|e| match e {
             RawLockError::Deadlock => SnapshotError::Deadlock,
             RawLockError::Os(e) => SnapshotError::Os(e),
-            RawLockError::WouldBlock => unreachable!("an untimed lock does not time out"),
+            // An untimed lock does not report "busy"; should a corrupted lock word make it do
+            // so, that is an OS-level failure, not a panic.
+            RawLockError::WouldBlock => SnapshotError::Os(std::io::ErrorKind::WouldBlock.into()),
         })?;
         let result = if held.owner_died {
             Err(SnapshotError::OwnerDied)

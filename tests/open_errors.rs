@@ -299,3 +299,23 @@ fn errors_say_what_went_wrong() {
     let text = SharedArray::<u8>::open("a/b").unwrap_err().to_string();
     assert!(text.contains("a/b"), "{text}");
 }
+
+/// A creator sizes its file just after creating it: an opener that finds it still empty
+/// waits (within its timeout) instead of calling it too short.
+#[test]
+fn open_waits_out_a_creator_that_has_not_sized_its_file_yet() {
+    let valid = region_file(3);
+    let bytes = std::fs::read(&valid.0).unwrap();
+    let path = TempPath::new("unsized");
+    std::fs::write(&path.0, []).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(30));
+            let mut f = OpenOptions::new().write(true).open(&path.0).unwrap();
+            f.write_all(&bytes).unwrap();
+        });
+        let arr = SharedArray::<u64>::open_file_timeout(&path.0, Duration::from_secs(10))
+            .expect("an opener gave up on a file being created");
+        assert_eq!(arr.len(), 3);
+    });
+}
