@@ -3,24 +3,51 @@
 //! Every array made or opened by name or path holds a shared `flock` on the region for as
 //! long as it lives (`backing.rs`), and the kernel drops it when the process ends, however it
 //! ends. So taking the lock exclusively, without waiting, succeeds only when no live process
-//! has the region open: then, and only then, it is removed. No process IDs are involved.
+//! has the region open: then, and only then, it may be removed. No process IDs are involved.
+//!
+//! What is never removed, and why, is in the documentation of [`remove_stale`]. While the
+//! exclusive lock is held no opener can start using the region: openers wait for their
+//! shared lock, then see that the file has no name any more and report
+//! [`OpenError::NotFound`]. Just before removing, the name is checked to still lead to the
+//! file that was locked (it may have been removed and created anew meanwhile).
 
 use crate::backing;
 use crate::error::OpenError;
+use crate::header::{HEADER_SIZE, MAGIC};
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 /// Removes the named region `name` if no live process has it open, and says whether it did.
 ///
 /// For cleaning up after crashed programs: a region whose creator and users all died stays
-/// in `/dev/shm` until removed. A region that any live process (this one included) has
-/// open is left alone, and so is one being created right now.
+/// in `/dev/shm` until removed. It is removed only if no live process holds the shared
+/// `flock` that every array made or opened by name keeps on its region for as long as it
+/// lives; the kernel drops that lock when a process ends, however it ends, so no process
+/// IDs are involved.
+///
+/// # What is never removed
+/// - A region that any live process has open, this one included: `Ok(false)`.
+/// - A region being created right now: `Ok(false)`. A creator makes the object empty
+///   (`O_CREAT | O_EXCL`), takes its shared lock, and only then gives it its size. So an
+///   empty object may belong to a creator between those two steps and is left alone. Once
+///   the object has a size, its creator took the shared lock before sizing it, and our
+///   holding the lock exclusively means that creator has let go, or died.
+/// - Anything that is not a region of this crate: something other than a regular file, a
+///   symbolic link, a file shorter than a header, or one that does not start with the
+///   crate's magic number is refused with an error and left as it is. `/dev/shm` holds
+///   other programs' segments, which do not take this crate's lock: their not being locked
+///   means nothing. This includes a region whose creator died before writing its header (it
+///   is all zeros): nothing tells it from another program's zero-filled segment, so it is
+///   refused with [`OpenError::BadMagic`] `{ found: 0 }`; remove it with
+///   [`SharedArray::unlink`](crate::SharedArray::unlink) once you know it is yours.
 ///
 /// # Errors
-/// [`OpenError::NotFound`] if there is no such region, [`OpenError::InvalidName`],
-/// [`OpenError::Io`].
+/// [`OpenError::NotFound`] if there is no such region, [`OpenError::InvalidName`];
+/// [`OpenError::BadMagic`] or [`OpenError::TooShort`] if the object is not a region of this
+/// crate (it is not removed); [`OpenError::Io`] for a symbolic link (`ELOOP`), something
+/// other than a regular file, or another OS failure.
 ///
 /// ```
 /// use shmarray::{remove_stale, SharedArray};
@@ -33,25 +60,22 @@ use std::path::Path;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
+    let path = backing::shm_path(name)?;
+    refuse_special_file(&path)?;
     let file = backing::open_shm_unmarked(name)?;
-    if !lock_if_unused(&file)? {
-        return Ok(false);
-    }
-    // The exclusive lock keeps openers out (they wait for a shared one, then see the link
-    // count drop to zero and report NotFound). Check the name still leads to the object we
-    // locked before removing it: it may have been removed and created anew meanwhile.
-    if !same_file(&file, &backing::shm_path(name)?)? {
-        return Ok(false);
-    }
-    backing::unlink_shm(name)?;
-    Ok(true)
+    remove_if_stale(&file, &path, || backing::unlink_shm(name))
 }
 
 /// As [`remove_stale`], for a region file made by
 /// [`SharedArray::create_file`](crate::SharedArray::create_file).
 ///
+/// A symbolic link at `path` is not followed (and not removed): it is an error.
+///
 /// # Errors
-/// [`OpenError::NotFound`] if there is no such file, [`OpenError::Io`].
+/// [`OpenError::NotFound`] if there is no such file; [`OpenError::BadMagic`] or
+/// [`OpenError::TooShort`] if it is not a region of this crate (it is not removed);
+/// [`OpenError::Io`] for a symbolic link (`ELOOP`), something other than a regular file, or
+/// another OS failure.
 ///
 /// ```
 /// # let path = std::env::temp_dir().join(format!("shmarray-doc-stale-{}", std::process::id()));
@@ -60,14 +84,95 @@ pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
 /// assert!(!path.exists());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A file that is not a region is refused, and kept:
+///
+/// ```
+/// use shmarray::{remove_stale_file, OpenError};
+/// # let path = std::env::temp_dir().join(format!("shmarray-doc-not-region-{}", std::process::id()));
+/// std::fs::write(&path, [7u8; 4096])?;
+/// assert!(matches!(remove_stale_file(&path), Err(OpenError::BadMagic { .. })));
+/// assert!(path.exists());
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn remove_stale_file(path: impl AsRef<Path>) -> Result<bool, OpenError> {
     let path = path.as_ref();
+    refuse_special_file(path)?;
     let file = backing::open_file_unmarked(path)?;
-    if !lock_if_unused(&file)? || !same_file(&file, path)? {
+    remove_if_stale(&file, path, || {
+        std::fs::remove_file(path).map_err(|e| OpenError::from_io("unlink", e))
+    })
+}
+
+/// The common part: lock, check what was locked, remove.
+fn remove_if_stale(
+    file: &File,
+    path: &Path,
+    remove: impl FnOnce() -> Result<(), OpenError>,
+) -> Result<bool, OpenError> {
+    let meta = fstat(file)?;
+    if !meta.file_type().is_file() {
+        return Err(not_a_regular_file());
+    }
+    if !lock_if_unused(file)? {
         return Ok(false);
     }
-    std::fs::remove_file(path).map_err(|e| OpenError::from_io("unlink", e))?;
+    // The size is read with the lock held: see the module documentation.
+    let size = fstat(file)?.len();
+    if size == 0 {
+        return Ok(false);
+    }
+    check_magic(file, size)?;
+    if !same_file(file, path)? {
+        return Ok(false);
+    }
+    remove()?;
+    // `file`, and with it the exclusive lock, is released by the caller after this returns:
+    // openers that were waiting for it now find the file unlinked.
     Ok(true)
+}
+
+/// Refuses, before opening anything, a path that holds something other than a regular file
+/// or a symbolic link (opening a device or a FIFO can have effects of its own). A symbolic
+/// link is left to the opener, which refuses it with `ELOOP`; a missing file to the opener,
+/// which reports it as not found.
+fn refuse_special_file(path: &Path) -> Result<(), OpenError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_file() || meta.file_type().is_symlink() => Ok(()),
+        Ok(_) => Err(not_a_regular_file()),
+        Err(_) => Ok(()),
+    }
+}
+
+fn not_a_regular_file() -> OpenError {
+    OpenError::Io {
+        op: "open",
+        source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+    }
+}
+
+fn fstat(file: &File) -> Result<std::fs::Metadata, OpenError> {
+    file.metadata().map_err(|e| OpenError::from_io("fstat", e))
+}
+
+/// Checks that `file` (of `size` bytes) starts with this crate's magic number. Read with
+/// `pread`, not through a mapping: nothing here can fault on a file that shrinks meanwhile.
+fn check_magic(file: &File, size: u64) -> Result<(), OpenError> {
+    if size < HEADER_SIZE as u64 {
+        return Err(OpenError::TooShort {
+            size,
+            needed: HEADER_SIZE as u64,
+        });
+    }
+    let mut magic = [0u8; 8];
+    file.read_exact_at(&mut magic, 0)
+        .map_err(|e| OpenError::from_io("pread", e))?;
+    let found = u64::from_le_bytes(magic);
+    if found != MAGIC {
+        return Err(OpenError::BadMagic { found });
+    }
+    Ok(())
 }
 
 /// Takes the exclusive lock without waiting: `true` if nobody holds the shared one.
@@ -81,9 +186,7 @@ fn lock_if_unused(file: &File) -> Result<bool, OpenError> {
 
 /// True if `path` (not followed if a link) is the file `file` has open.
 fn same_file(file: &File, path: &Path) -> Result<bool, OpenError> {
-    let open = file
-        .metadata()
-        .map_err(|e| OpenError::from_io("fstat", e))?;
+    let open = fstat(file)?;
     match std::fs::symlink_metadata(path) {
         Ok(now) => Ok(open.dev() == now.dev() && open.ino() == now.ino()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
