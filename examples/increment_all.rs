@@ -1,58 +1,156 @@
-//! Two processes each add 1 to every element of one shared array, many times, with
-//! `fetch_add` and no lock; the array must end with every element exactly 2 × LOOPS.
+//! The reference workload: two processes each add 1 to every element of one shared array,
+//! many times over, at the same time. With `fetch_add` no update is lost and no lock is
+//! taken, so every element ends at exactly 2 × LOOPS.
 //!
-//! This is the workload users of Python's `multiprocessing.Array` know, where it needs
-//! `with arr.get_lock():` around every `+= 1` to come out right.
+//! Users of Python's `multiprocessing.Array` know this workload: there each increment is a
+//! separate read and write, correct only while holding the array's lock. Here each
+//! increment is one atomic instruction on memory that both processes map.
 //!
 //! ```text
-//! cargo run --release --example increment_all [LOOPS] [N]     (default 100000 10)
+//! cargo run --release --example increment_all [LOOPS] [N]     (defaults: 100000 loops, 10 elements)
 //! ```
+//!
+//! Prints the final array and whether every element is exact. Exit status: 0 if exact, 1 if
+//! not (or a child failed or hung), 2 for bad arguments.
 
 use shmarray::SharedArray;
+use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
 
-fn main() {
-    let mut args = std::env::args().skip(1).map(|a| {
-        a.parse::<usize>()
-            .unwrap_or_else(|_| panic!("{a:?} is not a whole number"))
-    });
-    let loops = args.next().unwrap_or(100_000);
-    let n = args.next().unwrap_or(10);
+/// Processes that increment at once.
+const PROCS: u32 = 2;
+/// How long the parent waits for its children before killing them: a bug must not hang CI.
+const DEADLINE: Duration = Duration::from_secs(60);
 
-    let arr = SharedArray::<i64>::new(n).expect("create the shared array");
+fn main() -> ExitCode {
+    let (loops, len) = match parse_args() {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("{msg}\nusage: increment_all [LOOPS] [N]");
+            return ExitCode::from(2);
+        }
+    };
+    let arr = SharedArray::<i64>::new(len).expect("create the shared array");
+    // Each child counts itself in here and waits for the other, so that both increment at
+    // the same time rather than one after the other.
+    let start = SharedArray::<u32>::new(1).expect("create the start line");
+
     let mut children = Vec::new();
-    for _ in 0..2 {
-        // SAFETY: this program is single-threaded, so the child may do anything; it leaves
-        // through `_exit` without returning into `main`.
+    for _ in 0..PROCS {
+        // SAFETY: fork has no memory-safety preconditions of its own. This program has one
+        // thread, so the child cannot inherit a lock held by a thread that does not exist in
+        // it; the child only increments and then leaves through `_exit`, never returning
+        // into `main`.
         let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid < 0 {
+            eprintln!("fork: {}", std::io::Error::last_os_error());
+            kill_all(&children);
+            return ExitCode::FAILURE;
+        }
         if pid == 0 {
-            for _ in 0..loops {
-                for i in 0..arr.len() {
-                    arr.fetch_add(i, 1, Relaxed);
-                }
-            }
-            // SAFETY: ends the child without running the parent's destructors.
+            increment(&arr, &start, loops);
+            // SAFETY: `_exit` ends the child at once, running none of the destructors or
+            // exit handlers that belong to the parent (such as flushing its stdout twice).
             unsafe { libc::_exit(0) };
         }
         children.push(pid);
     }
-    for pid in children {
-        let mut status = 0;
-        // SAFETY: `status` is a valid out-pointer and `pid` our child.
-        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    if let Err(msg) = wait_all(&children) {
+        eprintln!("{msg}");
+        return ExitCode::FAILURE;
     }
 
     let values = arr.to_vec();
-    let expected = 2 * loops as i64;
-    let exact = values.iter().all(|&x| x == expected);
+    let expected = i64::from(PROCS) * i64::from(loops);
+    let exact = values.iter().all(|&v| v == expected);
     println!("{values:?}");
     println!(
-        "{} (every element should be 2 x {loops} = {expected})",
+        "{}: every element should be {PROCS} processes x {loops} loops = {expected}",
         if exact { "exact" } else { "NOT EXACT" }
     );
-    if !exact {
-        std::process::exit(1);
+    if exact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One child's work: wait at the start line, then add 1 to every element, `loops` times.
+fn increment(arr: &SharedArray<i64>, start: &SharedArray<u32>, loops: u32) {
+    // Relaxed: a rendezvous only; the increments do not depend on each other's data.
+    start.fetch_add(0, 1, Relaxed);
+    while start.load(0, Relaxed) < PROCS {
+        std::thread::yield_now();
+    }
+    for _ in 0..loops {
+        for i in 0..arr.len() {
+            // Relaxed: each increment needs only its own atomicity; the parent reads the
+            // totals after `waitpid`, which orders the children's writes before its reads.
+            arr.fetch_add(i, 1, Relaxed);
+        }
+    }
+}
+
+fn parse_args() -> Result<(u32, usize), String> {
+    let mut args = std::env::args().skip(1);
+    let loops = match args.next() {
+        Some(a) => a.parse().map_err(|e| format!("LOOPS {a:?}: {e}"))?,
+        None => 100_000,
+    };
+    let len = match args.next() {
+        Some(a) => a.parse().map_err(|e| format!("N {a:?}: {e}"))?,
+        None => 10,
+    };
+    match args.next() {
+        Some(extra) => Err(format!("unexpected argument {extra:?}")),
+        None => Ok((loops, len)),
+    }
+}
+
+/// Waits for every child, at most until [`DEADLINE`]; kills them all if one fails or hangs.
+fn wait_all(children: &[libc::pid_t]) -> Result<(), String> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut running = children.to_vec();
+    while !running.is_empty() {
+        let mut i = 0;
+        while i < running.len() {
+            let mut status = 0;
+            // SAFETY: `status` is a valid out-pointer, and `running[i]` is our own child,
+            // not yet reaped.
+            let r = unsafe { libc::waitpid(running[i], &mut status, libc::WNOHANG) };
+            if r == 0 {
+                i += 1;
+                continue;
+            }
+            let pid = running.swap_remove(i);
+            let ok = r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            if !ok {
+                kill_all(&running);
+                return Err(format!("child {pid} failed (wait status {status:#x})"));
+            }
+        }
+        if Instant::now() > deadline {
+            kill_all(&running);
+            return Err(format!(
+                "children {running:?} still running after {DEADLINE:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// SIGKILLs and reaps `pids`, our children.
+fn kill_all(pids: &[libc::pid_t]) {
+    for &pid in pids {
+        // SAFETY: signalling and reaping our own child have no memory-safety preconditions;
+        // `status` is a valid out-pointer. A SIGKILLed child exits at once, so the blocking
+        // wait is short.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+        }
     }
 }

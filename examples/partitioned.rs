@@ -1,54 +1,159 @@
-//! Several processes write disjoint index ranges of one shared array at once, with plain
-//! atomic stores and no lock at all: each element has exactly one writer, so there is
-//! nothing to serialise.
+//! Several processes write one shared array at the same time, each only its own index
+//! range, with plain atomic stores and no lock at all: every element has exactly one
+//! writer, so there is nothing to serialise.
+//!
+//! This is the other workload users of Python's `multiprocessing.Array` know: there it is
+//! the case where the lock may be switched off. Here no lock is ever taken unless asked for.
 //!
 //! ```text
-//! cargo run --release --example partitioned [PROCS] [PER_PROCESS]     (default 4 5)
+//! cargo run --release --example partitioned [PROCS] [PER_PROCESS]     (defaults: 4 processes, 5 elements each)
 //! ```
+//!
+//! Process `p` (counting from 1) writes `p * 1000 + i` into each element `i` of its range.
+//! Prints the array and whether every element holds what its owner wrote. Exit status: 0 if
+//! so, 1 if not (or a child failed or hung), 2 for bad arguments.
 
 use shmarray::SharedArray;
+use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
 
-fn main() {
-    let mut args = std::env::args().skip(1).map(|a| {
-        a.parse::<usize>()
-            .unwrap_or_else(|_| panic!("{a:?} is not a whole number"))
-    });
-    let procs = args.next().unwrap_or(4);
-    let per = args.next().unwrap_or(5);
+/// How long the parent waits for its children before killing them: a bug must not hang CI.
+const DEADLINE: Duration = Duration::from_secs(60);
 
+/// What process `p` (from 0) writes into element `i`.
+fn value(p: usize, i: usize) -> u64 {
+    (p as u64 + 1) * 1000 + i as u64
+}
+
+fn main() -> ExitCode {
+    let (procs, per) = match parse_args() {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("{msg}\nusage: partitioned [PROCS] [PER_PROCESS]");
+            return ExitCode::from(2);
+        }
+    };
     let arr = SharedArray::<u64>::new(procs * per).expect("create the shared array");
+    // Each child counts itself in here and waits for the others, so that all write at the
+    // same time.
+    let start = SharedArray::<usize>::new(1).expect("create the start line");
+
     let mut children = Vec::new();
     for p in 0..procs {
-        // SAFETY: this program is single-threaded, so the child may do anything; it leaves
-        // through `_exit` without returning into `main`.
+        // SAFETY: fork has no memory-safety preconditions of its own. This program has one
+        // thread, so the child cannot inherit a lock held by a thread that does not exist in
+        // it; the child only writes its range and then leaves through `_exit`, never
+        // returning into `main`.
         let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid < 0 {
+            eprintln!("fork: {}", std::io::Error::last_os_error());
+            kill_all(&children);
+            return ExitCode::FAILURE;
+        }
         if pid == 0 {
-            for i in p * per..(p + 1) * per {
-                arr.store(i, (p as u64 + 1) * 100 + i as u64, Relaxed);
+            // Relaxed: a rendezvous only; no process reads another's data.
+            start.fetch_add(0, 1, Relaxed);
+            while start.load(0, Relaxed) < procs {
+                std::thread::yield_now();
             }
-            // SAFETY: ends the child without running the parent's destructors.
+            for i in p * per..(p + 1) * per {
+                // Relaxed: one writer per element; the parent reads after `waitpid`, which
+                // orders the children's writes before its reads.
+                arr.store(i, value(p, i), Relaxed);
+            }
+            // SAFETY: `_exit` ends the child at once, running none of the destructors or
+            // exit handlers that belong to the parent (such as flushing its stdout twice).
             unsafe { libc::_exit(0) };
         }
         children.push(pid);
     }
-    for pid in children {
-        let mut status = 0;
-        // SAFETY: `status` is a valid out-pointer and `pid` our child.
-        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    if let Err(msg) = wait_all(&children) {
+        eprintln!("{msg}");
+        return ExitCode::FAILURE;
     }
 
     let values = arr.to_vec();
     println!("{values:?}");
     let wrong: Vec<usize> = (0..values.len())
-        .filter(|&i| values[i] != (i / per) as u64 * 100 + 100 + i as u64)
+        .filter(|&i| values[i] != value(i / per, i))
         .collect();
     if wrong.is_empty() {
-        println!("every range holds exactly what its process wrote");
+        println!("every range holds exactly what its process wrote, with no lock taken");
+        ExitCode::SUCCESS
     } else {
         println!("elements not as their process wrote them: {wrong:?}");
-        std::process::exit(1);
+        ExitCode::FAILURE
+    }
+}
+
+fn parse_args() -> Result<(usize, usize), String> {
+    let mut args = std::env::args().skip(1);
+    let procs: usize = match args.next() {
+        Some(a) => a.parse().map_err(|e| format!("PROCS {a:?}: {e}"))?,
+        None => 4,
+    };
+    let per: usize = match args.next() {
+        Some(a) => a.parse().map_err(|e| format!("PER_PROCESS {a:?}: {e}"))?,
+        None => 5,
+    };
+    if let Some(extra) = args.next() {
+        return Err(format!("unexpected argument {extra:?}"));
+    }
+    if !(1..=256).contains(&procs) {
+        return Err(format!("PROCS must be 1 to 256, not {procs}"));
+    }
+    if per == 0 || procs.checked_mul(per).is_none() {
+        return Err(format!(
+            "PER_PROCESS must be at least 1 and PROCS x it must fit, not {per}"
+        ));
+    }
+    Ok((procs, per))
+}
+
+/// Waits for every child, at most until [`DEADLINE`]; kills them all if one fails or hangs.
+fn wait_all(children: &[libc::pid_t]) -> Result<(), String> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut running = children.to_vec();
+    while !running.is_empty() {
+        let mut i = 0;
+        while i < running.len() {
+            let mut status = 0;
+            // SAFETY: `status` is a valid out-pointer, and `running[i]` is our own child,
+            // not yet reaped.
+            let r = unsafe { libc::waitpid(running[i], &mut status, libc::WNOHANG) };
+            if r == 0 {
+                i += 1;
+                continue;
+            }
+            let pid = running.swap_remove(i);
+            let ok = r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            if !ok {
+                kill_all(&running);
+                return Err(format!("child {pid} failed (wait status {status:#x})"));
+            }
+        }
+        if Instant::now() > deadline {
+            kill_all(&running);
+            return Err(format!(
+                "children {running:?} still running after {DEADLINE:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// SIGKILLs and reaps `pids`, our children.
+fn kill_all(pids: &[libc::pid_t]) {
+    for &pid in pids {
+        // SAFETY: signalling and reaping our own child have no memory-safety preconditions;
+        // `status` is a valid out-pointer. A SIGKILLed child exits at once, so the blocking
+        // wait is short.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+        }
     }
 }

@@ -1,62 +1,65 @@
-//! Every way `open` and `open_file` refuse a region, each with its specific error, and the
-//! creation errors that do not need a full filesystem (those are in `environment.rs`).
+//! Every way `open` and `open_file` refuse a region, each asserting its specific error and
+//! the numbers inside it; and the creation errors reachable without filling a filesystem
+//! (`AlreadyExists`, `TooLarge`, `InvalidName`; the rest are in `environment.rs`).
 //!
-//! Hostile files are made by creating a valid region and then editing its header at the
-//! offsets documented in `src/header.rs`.
+//! Hostile files are made by creating a valid region with `create_file`, dropping it, and
+//! editing its header with `std::fs` at the offsets documented in `src/header.rs`. A header
+//! that must get past the checksum is resealed with the format's FNV-1a, recomputed here.
+//! Every error's `Display` text is checked to be non-empty and to name the key number.
 
 mod common;
 
 use common::{TempName, TempPath};
 use shmarray::{CreateError, OpenError, SharedArray, TypeCode};
-use std::fs::OpenOptions;
-use std::io::{Seek, SeekFrom, Write};
+use std::fmt::Display;
+use std::io::Write;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+// Offsets of the header's fixed fields (`src/header.rs`).
 const MAGIC: usize = 0;
 const VERSION: usize = 8;
 const STATE: usize = 12;
 const TYPE_CODE: usize = 16;
 const ELEM_SIZE: usize = 20;
+const ELEM_ALIGN: usize = 24;
+const HEADER_SIZE_FIELD: usize = 28;
 const LEN: usize = 32;
 const DATA_OFFSET: usize = 40;
 const CHECKSUM: usize = 48;
+/// Bytes of the header, which is also where this build puts the first cell.
 const HEADER_SIZE: u64 = 384;
+/// How long opens of hostile regions wait for a creator (none is coming).
+const SHORT: Duration = Duration::from_millis(50);
 
-/// A valid `u64` region file of `len` elements, closed again.
-fn region_file(len: usize) -> TempPath {
-    let path = TempPath::new("open-errors");
-    SharedArray::<u64>::create_file(&path.0, len).unwrap();
-    path
-}
-
-fn read_u64(path: &TempPath, at: usize) -> u64 {
-    let bytes = std::fs::read(&path.0).unwrap();
-    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
-}
-
-fn read_u32(path: &TempPath, at: usize) -> u32 {
-    let bytes = std::fs::read(&path.0).unwrap();
+fn get_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
 }
 
-fn write_at(path: &TempPath, at: usize, bytes: &[u8]) {
-    let mut f = OpenOptions::new().write(true).open(&path.0).unwrap();
-    f.seek(SeekFrom::Start(at as u64)).unwrap();
-    f.write_all(bytes).unwrap();
+fn get_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
 }
 
-/// FNV-1a over the checksummed fields, as the format defines it, to forge headers that pass
-/// the checksum.
-fn forged_checksum(path: &TempPath) -> u64 {
+fn put_u32(bytes: &mut [u8], at: usize, v: u32) {
+    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(bytes: &mut [u8], at: usize, v: u64) {
+    bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The format's checksum of a header: FNV-1a 64 over every fixed field but `state`, each
+/// widened to a little-endian u64.
+fn checksum_of(bytes: &[u8]) -> u64 {
     let fields = [
-        read_u64(path, MAGIC),
-        u64::from(read_u32(path, VERSION)),
-        u64::from(read_u32(path, TYPE_CODE)),
-        u64::from(read_u32(path, ELEM_SIZE)),
-        u64::from(read_u32(path, 24)),
-        u64::from(read_u32(path, 28)),
-        read_u64(path, LEN),
-        read_u64(path, DATA_OFFSET),
+        get_u64(bytes, MAGIC),
+        u64::from(get_u32(bytes, VERSION)),
+        u64::from(get_u32(bytes, TYPE_CODE)),
+        u64::from(get_u32(bytes, ELEM_SIZE)),
+        u64::from(get_u32(bytes, ELEM_ALIGN)),
+        u64::from(get_u32(bytes, HEADER_SIZE_FIELD)),
+        get_u64(bytes, LEN),
+        get_u64(bytes, DATA_OFFSET),
     ];
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in fields.iter().flat_map(|f| f.to_le_bytes()) {
@@ -66,57 +69,109 @@ fn forged_checksum(path: &TempPath) -> u64 {
     h
 }
 
-fn open(path: &TempPath) -> OpenError {
-    SharedArray::<u64>::open_file_timeout(&path.0, Duration::from_millis(50))
+/// Stores the checksum of the header's current fields: a forgery that passes the check.
+fn reseal(bytes: &mut [u8]) {
+    let sum = checksum_of(bytes);
+    put_u64(bytes, CHECKSUM, sum);
+}
+
+/// A valid `u64` region file of `len` elements holding 100, 101, ..., closed again.
+fn region_file(len: usize) -> TempPath {
+    let path = TempPath::new("open-errors");
+    let arr = SharedArray::<u64>::create_file(&path.0, len).unwrap();
+    for i in 0..len {
+        arr.store(i, 100 + i as u64, Relaxed);
+    }
+    path
+}
+
+/// Rewrites the file at `path` with `f` applied to its bytes; returns the edited bytes.
+fn edit(path: &TempPath, f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut bytes = std::fs::read(&path.0).unwrap();
+    f(&mut bytes);
+    std::fs::write(&path.0, &bytes).unwrap();
+    bytes
+}
+
+/// Opens a region that must be refused.
+fn refused(path: &TempPath) -> OpenError {
+    SharedArray::<u64>::open_file_timeout(&path.0, SHORT)
         .expect_err("a hostile region was accepted")
 }
 
+/// Asserts `err`'s text is not empty and mentions each of `parts`.
+fn says(err: &impl Display, parts: &[&str]) {
+    let text = err.to_string();
+    assert!(!text.trim().is_empty(), "empty error message");
+    for part in parts {
+        assert!(text.contains(part), "{text:?} does not mention {part:?}");
+    }
+}
+
 #[test]
-fn valid_region_opens_and_the_forged_checksum_matches_the_format() {
+fn valid_region_opens_with_its_type_and_contents() {
     let path = region_file(4);
-    assert_eq!(read_u64(&path, CHECKSUM), forged_checksum(&path));
+    let bytes = std::fs::read(&path.0).unwrap();
+    assert_eq!(
+        get_u64(&bytes, CHECKSUM),
+        checksum_of(&bytes),
+        "this test's checksum is not the format's: the forgeries below would prove nothing"
+    );
+    assert_eq!(bytes.len() as u64, HEADER_SIZE + 4 * 8);
     let arr = SharedArray::<u64>::open_file(&path.0).unwrap();
     assert_eq!(arr.len(), 4);
     assert_eq!(arr.type_code(), TypeCode::U64);
+    assert_eq!(arr.to_vec(), [100, 101, 102, 103]);
+
+    let name = TempName::new("valid");
+    let _creator = SharedArray::create_from_slice(&name.0, &[-1.5f32, 2.0]).unwrap();
+    assert_eq!(
+        SharedArray::<f32>::open(&name.0).unwrap().to_vec(),
+        [-1.5, 2.0]
+    );
 }
 
 #[test]
 fn missing_name_or_file_is_not_found() {
-    assert!(matches!(
-        SharedArray::<u64>::open(&TempName::new("missing").0),
-        Err(OpenError::NotFound(_))
-    ));
+    let name = TempName::new("missing");
+    let err = SharedArray::<u64>::open(&name.0).unwrap_err();
+    assert!(matches!(err, OpenError::NotFound(_)), "{err:?}");
+    says(&err, &[]);
     let path = TempPath::new("missing-file");
-    assert!(matches!(
-        SharedArray::<u64>::open_file(&path.0),
-        Err(OpenError::NotFound(_))
-    ));
+    let err = SharedArray::<u64>::open_file(&path.0).unwrap_err();
+    assert!(matches!(err, OpenError::NotFound(_)), "{err:?}");
+    let in_missing_dir = path.0.join("below");
+    let err = SharedArray::<u64>::open_file(in_missing_dir).unwrap_err();
+    assert!(matches!(err, OpenError::NotFound(_)), "{err:?}");
 }
 
 #[test]
 fn file_shorter_than_the_header_is_too_short() {
     let path = TempPath::new("short");
-    std::fs::write(&path.0, [0u8; 100]).unwrap();
-    match open(&path) {
-        OpenError::TooShort { size, needed } => assert_eq!((size, needed), (100, HEADER_SIZE)),
-        e => panic!("expected TooShort, got {e:?}"),
+    for size in [0, 1, 100, HEADER_SIZE - 1] {
+        std::fs::write(&path.0, vec![0u8; size as usize]).unwrap();
+        let err = refused(&path);
+        match err {
+            OpenError::TooShort { size: s, needed } => {
+                assert_eq!((s, needed), (size, HEADER_SIZE))
+            }
+            ref e => panic!("a file of {size} bytes: expected TooShort, got {e:?}"),
+        }
+        says(&err, &[&size.to_string(), &HEADER_SIZE.to_string()]);
     }
-    std::fs::write(&path.0, []).unwrap();
-    assert!(matches!(open(&path), OpenError::TooShort { size: 0, .. }));
 }
 
 #[test]
 fn file_shorter_than_its_cells_is_too_short() {
     let path = region_file(10);
     let full = std::fs::metadata(&path.0).unwrap().len();
-    OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .open(&path.0)
-        .unwrap()
-        .set_len(full - 8)
         .unwrap();
-    match open(&path) {
-        OpenError::TooShort { size, needed } => assert_eq!((size, needed), (full - 8, full)),
+    file.set_len(full - 1).unwrap();
+    match refused(&path) {
+        OpenError::TooShort { size, needed } => assert_eq!((size, needed), (full - 1, full)),
         e => panic!("expected TooShort, got {e:?}"),
     }
 }
@@ -124,121 +179,222 @@ fn file_shorter_than_its_cells_is_too_short() {
 #[test]
 fn forged_header_claiming_more_cells_than_the_file_holds_is_too_short() {
     let path = region_file(2);
-    write_at(&path, LEN, &1_000_000u64.to_le_bytes());
-    write_at(&path, CHECKSUM, &forged_checksum(&path).to_le_bytes());
-    match open(&path) {
-        OpenError::TooShort { needed, .. } => assert_eq!(needed, HEADER_SIZE + 8_000_000),
+    let size = std::fs::metadata(&path.0).unwrap().len();
+    edit(&path, |b| {
+        put_u64(b, LEN, 1_000_000);
+        reseal(b);
+    });
+    let err = refused(&path);
+    match err {
+        OpenError::TooShort { size: s, needed } => {
+            assert_eq!((s, needed), (size, HEADER_SIZE + 8 * 1_000_000))
+        }
+        ref e => panic!("expected TooShort, got {e:?}"),
+    }
+    says(
+        &err,
+        &[&size.to_string(), &(HEADER_SIZE + 8_000_000).to_string()],
+    );
+
+    // One cell too many, at the exact boundary.
+    edit(&path, |b| {
+        put_u64(b, LEN, 3);
+        reseal(b);
+    });
+    match refused(&path) {
+        OpenError::TooShort { needed, .. } => assert_eq!(needed, size + 8),
         e => panic!("expected TooShort, got {e:?}"),
     }
-    // A length whose byte size overflows is refused too, never wrapped around.
-    write_at(&path, LEN, &(u64::MAX / 4).to_le_bytes());
-    write_at(&path, CHECKSUM, &forged_checksum(&path).to_le_bytes());
-    assert!(matches!(open(&path), OpenError::BadLayout { .. }));
 }
 
 #[test]
-fn forged_header_with_misplaced_cells_is_a_bad_layout() {
-    let path = region_file(2);
-    write_at(&path, DATA_OFFSET, &8u64.to_le_bytes()); // cells inside the header
-    write_at(&path, CHECKSUM, &forged_checksum(&path).to_le_bytes());
-    assert!(matches!(open(&path), OpenError::BadLayout { .. }));
-    write_at(&path, DATA_OFFSET, &(HEADER_SIZE + 4).to_le_bytes()); // misaligned
-    write_at(&path, CHECKSUM, &forged_checksum(&path).to_le_bytes());
-    assert!(matches!(open(&path), OpenError::BadLayout { .. }));
+fn forged_layouts_this_build_cannot_use_are_bad_layouts() {
+    type Forge = fn(&mut Vec<u8>);
+    let edits: [(&str, Forge); 6] = [
+        ("cells inside the header", |b| put_u64(b, DATA_OFFSET, 8)),
+        ("misaligned cells", |b| {
+            put_u64(b, DATA_OFFSET, HEADER_SIZE + 4)
+        }),
+        ("another header size", |b| {
+            put_u32(b, HEADER_SIZE_FIELD, 448)
+        }),
+        ("another element size", |b| put_u32(b, ELEM_SIZE, 4)),
+        ("another element alignment", |b| put_u32(b, ELEM_ALIGN, 4)),
+        ("a byte size that overflows", |b| {
+            put_u64(b, LEN, u64::MAX / 4)
+        }),
+    ];
+    for (what, forge) in edits {
+        let path = region_file(2);
+        edit(&path, |b| {
+            forge(b);
+            reseal(b);
+        });
+        let err = refused(&path);
+        match err {
+            OpenError::BadLayout { reason } => says(&err, &[reason]),
+            ref e => panic!("{what}: expected BadLayout, got {e:?}"),
+        }
+    }
 }
 
 #[test]
 fn wrong_magic_is_bad_magic() {
     let path = region_file(1);
-    write_at(&path, MAGIC, b"NOTARRAY");
-    match open(&path) {
+    edit(&path, |b| b[MAGIC..MAGIC + 8].copy_from_slice(b"NOTARRAY"));
+    let err = refused(&path);
+    match err {
         OpenError::BadMagic { found } => assert_eq!(found, u64::from_le_bytes(*b"NOTARRAY")),
-        e => panic!("expected BadMagic, got {e:?}"),
+        ref e => panic!("expected BadMagic, got {e:?}"),
     }
+    says(&err, &[&format!("{:x}", u64::from_le_bytes(*b"NOTARRAY"))]);
+
+    // A published header with no magic at all.
+    edit(&path, |b| put_u64(b, MAGIC, 0));
+    assert!(matches!(refused(&path), OpenError::BadMagic { found: 0 }));
 }
 
 #[test]
 fn other_layout_version_is_unsupported() {
-    let path = region_file(1);
-    write_at(&path, VERSION, &7u32.to_le_bytes());
-    match open(&path) {
-        OpenError::UnsupportedVersion { found, supported } => {
-            assert_eq!((found, supported), (7, 1))
+    for version in [0, 2, 7, u32::MAX] {
+        let path = region_file(1);
+        edit(&path, |b| put_u32(b, VERSION, version));
+        let err = refused(&path);
+        match err {
+            OpenError::UnsupportedVersion { found, supported } => {
+                assert_eq!((found, supported), (version, 1))
+            }
+            ref e => panic!("version {version}: expected UnsupportedVersion, got {e:?}"),
         }
-        e => panic!("expected UnsupportedVersion, got {e:?}"),
+        says(&err, &[&version.to_string()]);
     }
 }
 
 #[test]
-fn corrupted_field_is_a_bad_checksum() {
-    let path = region_file(4);
-    write_at(&path, LEN, &3u64.to_le_bytes());
-    assert!(matches!(open(&path), OpenError::BadChecksum { .. }));
+fn any_changed_field_is_a_bad_checksum() {
+    // Every checksummed field after magic and version (which have their own errors), and
+    // the checksum itself.
+    let fields = [
+        ("type_code", TYPE_CODE),
+        ("elem_size", ELEM_SIZE),
+        ("elem_align", ELEM_ALIGN),
+        ("header_size", HEADER_SIZE_FIELD),
+        ("len", LEN),
+        ("data_offset", DATA_OFFSET),
+        ("checksum", CHECKSUM),
+    ];
+    for (name, at) in fields {
+        let path = region_file(4);
+        let bytes = edit(&path, |b| b[at] ^= 0x10);
+        let err = refused(&path);
+        match err {
+            OpenError::BadChecksum { stored, computed } => {
+                assert_eq!(stored, get_u64(&bytes, CHECKSUM), "{name}");
+                assert_eq!(computed, checksum_of(&bytes), "{name}");
+            }
+            ref e => panic!("{name} changed: expected BadChecksum, got {e:?}"),
+        }
+        says(&err, &[&format!("{:x}", get_u64(&bytes, CHECKSUM))]);
+    }
 }
 
 #[test]
 fn other_element_type_is_wrong_type() {
     let path = region_file(4);
-    match SharedArray::<i32>::open_file(&path.0) {
-        Err(OpenError::WrongType { expected, found }) => {
-            assert_eq!(expected, TypeCode::I32);
-            assert_eq!(found, 'Q' as u32);
+    let err = SharedArray::<i32>::open_file(&path.0).unwrap_err();
+    match err {
+        OpenError::WrongType { expected, found } => {
+            assert_eq!((expected, found), (TypeCode::I32, u32::from(b'Q')))
         }
-        other => panic!("expected WrongType, got {other:?}"),
+        ref e => panic!("expected WrongType, got {e:?}"),
     }
+    says(&err, &["'Q'", "'i'"]);
     // Same size, other signedness or kind: still refused.
-    assert!(matches!(
-        SharedArray::<i64>::open_file(&path.0),
-        Err(OpenError::WrongType { .. })
-    ));
-    assert!(matches!(
-        SharedArray::<f64>::open_file(&path.0),
-        Err(OpenError::WrongType { .. })
-    ));
+    for err in [
+        SharedArray::<i64>::open_file(&path.0).map(drop),
+        SharedArray::<f64>::open_file(&path.0).map(drop),
+        SharedArray::<u8>::open_file(&path.0).map(drop),
+    ] {
+        assert!(
+            matches!(err, Err(OpenError::WrongType { found, .. }) if found == u32::from(b'Q')),
+            "{err:?}"
+        );
+    }
+    // A forged word that is no type code at all, resealed so that only the type is wrong.
+    edit(&path, |b| {
+        put_u32(b, TYPE_CODE, 0x5a5a);
+        reseal(b);
+    });
+    let err = refused(&path);
+    match err {
+        OpenError::WrongType { expected, found } => {
+            assert_eq!((expected, found), (TypeCode::U64, 0x5a5a))
+        }
+        ref e => panic!("expected WrongType, got {e:?}"),
+    }
+    says(&err, &["5a5a"]);
 }
 
 #[test]
 fn region_never_published_is_not_ready_after_the_timeout() {
-    let path = TempPath::new("never-ready");
-    std::fs::write(&path.0, vec![0u8; HEADER_SIZE as usize]).unwrap();
-    let err = SharedArray::<u64>::open_file_timeout(&path.0, Duration::from_millis(20))
-        .expect_err("an unpublished region was accepted");
-    match err {
-        OpenError::NotReady { waited } => assert!(waited >= Duration::from_millis(20)),
-        e => panic!("expected NotReady, got {e:?}"),
+    // What a creator that died before writing anything leaves: zeros.
+    let zeros = TempPath::new("never-ready");
+    std::fs::write(&zeros.0, vec![0u8; HEADER_SIZE as usize]).unwrap();
+    // A complete header whose creator never published it.
+    let unpublished = region_file(2);
+    edit(&unpublished, |b| put_u32(b, STATE, 0));
+    for path in [&zeros, &unpublished] {
+        let err = refused(path);
+        match err {
+            OpenError::NotReady { waited } => {
+                assert!(
+                    waited >= SHORT,
+                    "gave up after {waited:?}, before its timeout"
+                );
+                says(&err, &[&format!("{waited:?}")]);
+            }
+            ref e => panic!("expected NotReady, got {e:?}"),
+        }
     }
 }
 
 #[test]
 fn unknown_state_word_is_a_bad_state() {
-    let path = region_file(1);
-    write_at(&path, STATE, &0xdead_beefu32.to_le_bytes());
-    assert!(matches!(
-        open(&path),
-        OpenError::BadState { found: 0xdead_beef }
-    ));
+    for state in [0xdead_beef, 1, u32::from_le_bytes(*b"REDY") + 1] {
+        let path = region_file(1);
+        edit(&path, |b| put_u32(b, STATE, state));
+        let err = refused(&path);
+        assert!(
+            matches!(err, OpenError::BadState { found } if found == state),
+            "{state:#x}: {err:?}"
+        );
+        says(&err, &[&format!("{state:x}")]);
+    }
 }
 
 #[test]
 fn malformed_names_are_invalid() {
     let too_long = "x".repeat(256);
+    let too_long_slashed = format!("/{too_long}");
     for name in [
         "",
         "/",
         "a/b",
         "/a/b",
+        "a/",
         ".",
         "..",
         "nul\0byte",
         too_long.as_str(),
+        too_long_slashed.as_str(),
     ] {
-        assert!(
-            matches!(
-                SharedArray::<u8>::open(name),
-                Err(OpenError::InvalidName(_))
-            ),
-            "open accepted {name:?}"
-        );
+        match SharedArray::<u8>::open(name) {
+            Err(OpenError::InvalidName(e)) => {
+                assert_eq!(e.name, name);
+                assert!(!e.reason.is_empty());
+            }
+            other => panic!("open({name:?}): expected InvalidName, got {other:?}"),
+        }
         assert!(
             matches!(
                 SharedArray::<u8>::create(name, 1),
@@ -246,6 +402,69 @@ fn malformed_names_are_invalid() {
             ),
             "create accepted {name:?}"
         );
+        assert!(
+            matches!(
+                SharedArray::<u8>::unlink(name),
+                Err(OpenError::InvalidName(_))
+            ),
+            "unlink accepted {name:?}"
+        );
+    }
+    says(&SharedArray::<u8>::open("a/b").unwrap_err(), &["a/b"]);
+    // The limit is exactly 255 bytes, with or without the leading slash: such a name is
+    // merely absent.
+    let longest = format!("shmarray-{}-{}", std::process::id(), "x".repeat(255));
+    let longest = &longest[..255];
+    for name in [longest.to_owned(), format!("/{longest}")] {
+        assert!(
+            matches!(SharedArray::<u8>::open(&name), Err(OpenError::NotFound(_))),
+            "a {}-byte name",
+            name.len()
+        );
+    }
+}
+
+#[test]
+fn symbolic_link_is_refused() {
+    let target = region_file(1);
+    let link = TempPath::new("symlink");
+    std::os::unix::fs::symlink(&target.0, &link.0).unwrap();
+    match SharedArray::<u64>::open_file(&link.0) {
+        Err(OpenError::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(libc::ELOOP)),
+        other => panic!("expected Io(ELOOP), got {other:?}"),
+    }
+    // Nor is a region created through a link, even a dangling one.
+    let dangling = TempPath::new("dangling-target");
+    let link2 = TempPath::new("dangling-link");
+    std::os::unix::fs::symlink(&dangling.0, &link2.0).unwrap();
+    assert!(matches!(
+        SharedArray::<u64>::create_file(&link2.0, 1),
+        Err(CreateError::AlreadyExists(_))
+    ));
+    assert!(!dangling.0.exists(), "created through a symbolic link");
+}
+
+/// A named region is checked like a file: corrupted under `/dev/shm` (where glibc keeps
+/// POSIX shared memory), or found empty, it is refused.
+#[cfg(target_os = "linux")]
+#[test]
+fn hostile_named_regions_are_refused() {
+    let name = TempName::new("hostile");
+    drop(SharedArray::<u64>::create(&name.0, 2).unwrap());
+    let file = std::path::Path::new("/dev/shm").join(&name.0);
+    let mut bytes = std::fs::read(&file).unwrap();
+    put_u32(&mut bytes, VERSION, 9);
+    std::fs::write(&file, &bytes).unwrap();
+    assert!(matches!(
+        SharedArray::<u64>::open(&name.0),
+        Err(OpenError::UnsupportedVersion { found: 9, .. })
+    ));
+
+    let empty = TempName::new("empty");
+    std::fs::File::create(std::path::Path::new("/dev/shm").join(&empty.0)).unwrap();
+    match SharedArray::<u64>::open_timeout(&empty.0, SHORT) {
+        Err(OpenError::TooShort { size, needed }) => assert_eq!((size, needed), (0, HEADER_SIZE)),
+        other => panic!("expected TooShort, got {other:?}"),
     }
 }
 
@@ -253,51 +472,75 @@ fn malformed_names_are_invalid() {
 fn create_over_an_existing_region_fails_and_leaves_it_untouched() {
     let name = TempName::new("exists");
     let first = SharedArray::<u32>::create_from_slice(&name.0, &[1, 2, 3]).unwrap();
-    assert!(matches!(
-        SharedArray::<u32>::create(&name.0, 9),
-        Err(CreateError::AlreadyExists(_))
-    ));
+    let again = [
+        SharedArray::<u32>::create(&name.0, 9).map(drop),
+        SharedArray::<u32>::create_from_slice(&name.0, &[7; 3]).map(drop),
+        SharedArray::<u8>::create(&name.0, 1).map(drop),
+    ];
+    for err in again {
+        match err {
+            Err(e @ CreateError::AlreadyExists(_)) => says(&e, &[]),
+            other => panic!("expected AlreadyExists, got {other:?}"),
+        }
+    }
     assert_eq!(first.to_vec(), [1, 2, 3]);
-    assert_eq!(
-        SharedArray::<u32>::open(&name.0).unwrap().to_vec(),
-        [1, 2, 3]
-    );
+    let reopened = SharedArray::<u32>::open(&name.0).expect("the failed creates removed it");
+    assert_eq!(reopened.to_vec(), [1, 2, 3]);
 
     let path = region_file(2);
     let before = std::fs::read(&path.0).unwrap();
-    assert!(matches!(
-        SharedArray::<u64>::create_file(&path.0, 5),
-        Err(CreateError::AlreadyExists(_))
-    ));
+    for err in [
+        SharedArray::<u64>::create_file(&path.0, 5).map(drop),
+        SharedArray::<i8>::create_file(&path.0, 1).map(drop),
+    ] {
+        assert!(matches!(err, Err(CreateError::AlreadyExists(_))), "{err:?}");
+    }
     assert_eq!(std::fs::read(&path.0).unwrap(), before);
+    assert_eq!(
+        SharedArray::<u64>::open_file(&path.0).unwrap().to_vec(),
+        [100, 101]
+    );
 }
 
 #[test]
-fn sizes_that_overflow_are_too_large() {
-    for len in [usize::MAX, usize::MAX / 8, isize::MAX as usize / 8 + 1] {
+fn sizes_that_overflow_are_too_large_and_leave_nothing_behind() {
+    // The first length whose region exceeds isize::MAX bytes, and two far beyond it.
+    let first_too_large = (isize::MAX as usize - HEADER_SIZE as usize) / 8 + 1;
+    for len in [first_too_large, usize::MAX / 8, usize::MAX] {
+        let is_too_large = |r: Result<(), CreateError>| {
+            let err = r.expect_err("an impossible length was accepted");
+            assert!(
+                matches!(err, CreateError::TooLarge { len: l, elem_size: 8 } if l == len),
+                "len {len}: expected TooLarge, got {err:?}"
+            );
+            says(&err, &[&len.to_string()]);
+        };
+        is_too_large(SharedArray::<u64>::new(len).map(drop));
+        let name = TempName::new("huge");
+        is_too_large(SharedArray::<u64>::create(&name.0, len).map(drop));
         assert!(matches!(
-            SharedArray::<u64>::new(len),
-            Err(CreateError::TooLarge { .. })
+            SharedArray::<u64>::open(&name.0),
+            Err(OpenError::NotFound(_))
         ));
-        assert!(matches!(
-            SharedArray::<u64>::create(&TempName::new("huge").0, len),
-            Err(CreateError::TooLarge { .. })
-        ));
+        let path = TempPath::new("huge-file");
+        is_too_large(SharedArray::<u64>::create_file(&path.0, len).map(drop));
+        assert!(!path.0.exists(), "a refused create_file left a file");
     }
 }
 
+/// Heap arrays should refuse impossible lengths as mapped ones do. They do not yet: the
+/// cells are collected into a `Box<[_]>` unchecked, which panics with "capacity overflow"
+/// (and, for a length that fits `isize` but not memory, aborts the process). Reported for
+/// `src/array.rs` (`new_heap`/`heap_from`) and `src/heap.rs`.
 #[test]
-fn errors_say_what_went_wrong() {
-    let path = region_file(1);
-    write_at(&path, VERSION, &7u32.to_le_bytes());
-    let text = open(&path).to_string();
-    assert!(text.contains('7') && text.contains("version"), "{text}");
-    let text = SharedArray::<i32>::open_file(&region_file(1).0)
-        .unwrap_err()
-        .to_string();
-    assert!(text.contains("'Q'") && text.contains("'i'"), "{text}");
-    let text = SharedArray::<u8>::open("a/b").unwrap_err().to_string();
-    assert!(text.contains("a/b"), "{text}");
+#[ignore = "bug in src: new_heap panics instead of returning CreateError::TooLarge"]
+fn heap_sizes_that_overflow_are_too_large() {
+    for len in [usize::MAX, isize::MAX as usize / 8 + 1] {
+        assert!(matches!(
+            SharedArray::<u64>::new_heap(len),
+            Err(CreateError::TooLarge { .. })
+        ));
+    }
 }
 
 /// A creator sizes its file just after creating it: an opener that finds it still empty
@@ -311,11 +554,14 @@ fn open_waits_out_a_creator_that_has_not_sized_its_file_yet() {
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(30));
-            let mut f = OpenOptions::new().write(true).open(&path.0).unwrap();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path.0)
+                .unwrap();
             f.write_all(&bytes).unwrap();
         });
         let arr = SharedArray::<u64>::open_file_timeout(&path.0, Duration::from_secs(10))
             .expect("an opener gave up on a file being created");
-        assert_eq!(arr.len(), 3);
+        assert_eq!(arr.to_vec(), [100, 101, 102]);
     });
 }
