@@ -1,68 +1,47 @@
-//! Lock acquire and release: the crate's lock against a robust pthread mutex used directly,
-//! uncontended and contended by a second thread.
+//! Lock acquire + release, grouped by contention: the crate's lock against a robust,
+//! process-shared pthread mutex used directly (the same attributes), a bare spinlock and
+//! `std::sync::Mutex`.
+//!
+//! Uncontended: one thread, `BATCH` empty lock + unlock pairs per iteration. Contended: two
+//! threads, each making half of the `BATCH` pairs on the same lock at once (time from a start
+//! gate to joining both), so every figure is per pair.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use shmarray::SharedArray;
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{PthreadMutex, SharedMem};
+use support::{LockKind, Locks};
 
 const BATCH: u64 = 1_000;
 
 fn lock(c: &mut Criterion) {
-    let arr = SharedArray::<u64>::new(1).unwrap();
-    let mem = SharedMem::new(4096);
-    let raw = PthreadMutex::new(&mem, 0);
-    for contended in [false, true] {
-        let label = if contended {
-            "contended"
+    let locks = Locks::new();
+    for threads in [1usize, 2] {
+        let label = if threads == 1 {
+            "uncontended".to_string()
         } else {
-            "uncontended"
+            format!("contended ({threads} threads)")
         };
         let mut group = c.benchmark_group(format!("lock/{label}"));
         group
             .throughput(Throughput::Elements(BATCH))
             .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(1));
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|s| {
-            if contended {
-                s.spawn(|| {
-                    while !stop.load(Relaxed) {
-                        drop(arr.lock().expect("lock"));
-                        raw.lock();
-                        raw.unlock();
-                    }
-                });
-            }
-            group.bench_function(BenchmarkId::new("shmarray lock+unlock", BATCH), |b| {
+            .measurement_time(Duration::from_millis(1500));
+        for kind in LockKind::ALL {
+            group.bench_function(BenchmarkId::new(kind.name(), BATCH), |b| {
                 b.iter_custom(|iters| {
-                    let start = Instant::now();
-                    for _ in 0..iters * BATCH {
-                        drop(arr.lock().expect("lock"));
+                    if threads == 1 {
+                        let start = Instant::now();
+                        locks.lock_unlock(kind, iters * BATCH);
+                        start.elapsed()
+                    } else {
+                        let per_thread = iters * BATCH / threads as u64;
+                        locks.contended(kind, threads, per_thread)
                     }
-                    start.elapsed()
                 })
             });
-            group.bench_function(
-                BenchmarkId::new("robust pthread mutex lock+unlock", BATCH),
-                |b| {
-                    b.iter_custom(|iters| {
-                        let start = Instant::now();
-                        for _ in 0..iters * BATCH {
-                            raw.lock();
-                            raw.unlock();
-                        }
-                        start.elapsed()
-                    })
-                },
-            );
-            stop.store(true, Relaxed);
-        });
+        }
         group.finish();
     }
 }
