@@ -60,9 +60,17 @@ impl Control {
         // SAFETY: valid, aligned, unshared (this function's contract). The fields are
         // written in place because a pthread mutex must not move once initialised.
         unsafe {
+            // Zero first: writing a `CachePadded` value would copy its uninitialised padding
+            // (bytes of this stack) into a region file. Zero bytes already are the hardware
+            // atomics' initial state (owner_died = 0, seq = 0).
+            core::ptr::write_bytes(this, 0, 1);
             let lock = core::ptr::addr_of_mut!((*this).lock).cast::<LockHalf>();
-            core::ptr::addr_of_mut!((*lock).owner_died).write(AtomicU32::new(0));
-            core::ptr::addr_of_mut!((*this).seq).write(CachePadded::new(SeqCount::new()));
+            // Loom's atomics are registered with the model when constructed: build them.
+            #[cfg(loom)]
+            {
+                core::ptr::addr_of_mut!((*lock).owner_died).write(AtomicU32::new(0));
+                core::ptr::addr_of_mut!((*this).seq).write(CachePadded::new(SeqCount::new()));
+            }
             RawMutex::init_at(core::ptr::addr_of_mut!((*lock).mutex))
         }
     }

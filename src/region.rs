@@ -65,6 +65,7 @@ impl Region {
         expected: Shape,
         timeout: Duration,
     ) -> Result<(Region, usize), OpenError> {
+        let start = std::time::Instant::now();
         let size = wait_for_header(&file, timeout)?;
         let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
             reason: "file larger than the address space",
@@ -77,7 +78,9 @@ impl Region {
         // aligned, and every bit pattern is a valid `Header` for the purpose it is put to
         // here: `validate` only makes atomic loads of the fixed fields.
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
-        let (len, data_offset) = header.validate(expected, size, timeout)?;
+        // One budget for both waits: what the size wait used is not granted again.
+        let left = timeout.saturating_sub(start.elapsed());
+        let (len, data_offset) = header.validate(expected, size, left)?;
         Ok((
             Region {
                 map,
