@@ -13,6 +13,7 @@ use crate::{
     backing,
     error::OpenError,
     header::{Shape, DATA_OFFSET},
+    layout::Layout,
     region::Region,
 };
 #[cfg(not(loom))]
@@ -543,21 +544,14 @@ impl<T: Integer> SharedArray<T> {
 #[cfg(not(loom))]
 impl<T: Element> SharedArray<T> {
     fn shape(len: usize) -> Shape {
-        Shape {
-            type_code: T::TYPE_CODE,
-            elem_size: core::mem::size_of::<T::Atomic>(),
-            elem_align: core::mem::align_of::<T::Atomic>(),
-            len,
-        }
+        Shape::of::<T>(Layout::Dense, len, 1)
     }
 
     fn size_for(len: usize) -> Result<usize, CreateError> {
-        crate::header::region_size(len, core::mem::size_of::<T::Atomic>()).ok_or(
-            CreateError::TooLarge {
-                len,
-                elem_size: core::mem::size_of::<T>(),
-            },
-        )
+        Self::shape(len).region_size().ok_or(CreateError::TooLarge {
+            len,
+            elem_size: core::mem::size_of::<T>(),
+        })
     }
 
     fn from_region(region: Region, len: usize) -> SharedArray<T> {
@@ -718,8 +712,8 @@ impl<T: Element> SharedArray<T> {
     /// ```
     pub fn open_timeout(name: &str, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
         let file = backing::open_shm(name)?;
-        let (region, len) = Region::attach(file, Self::shape(0), timeout)?;
-        Ok(Self::from_region(region, len))
+        let (region, shape) = Region::attach(file, Self::shape(0), timeout)?;
+        Ok(Self::from_region(region, shape.len))
     }
 
     /// Removes the name `name`. Processes that have the array open keep it until they drop
@@ -790,8 +784,8 @@ impl<T: Element> SharedArray<T> {
         timeout: Duration,
     ) -> Result<SharedArray<T>, OpenError> {
         let file = backing::open_file(path.as_ref())?;
-        let (region, len) = Region::attach(file, Self::shape(0), timeout)?;
-        Ok(Self::from_region(region, len))
+        let (region, shape) = Region::attach(file, Self::shape(0), timeout)?;
+        Ok(Self::from_region(region, shape.len))
     }
 }
 

@@ -157,6 +157,16 @@ pub enum OpenError {
         /// The type code word stored in the header (a Python type code letter if valid).
         found: u32,
     },
+    /// The region holds the other kind of array: a
+    /// [`StripedArray`](crate::Layout::Striped) region opened as a
+    /// [`SharedArray`](crate::SharedArray), or a dense one opened as striped.
+    WrongLayout {
+        /// The layout of the caller's array kind.
+        expected: crate::Layout,
+        /// The layout word stored in the header ([`Layout::code`](crate::Layout::code) if
+        /// valid).
+        found: u32,
+    },
     /// The header is self-consistent but describes a layout this build cannot use.
     BadLayout {
         /// What does not fit.
@@ -211,6 +221,10 @@ impl fmt::Display for OpenError {
                     ),
                 }
             }
+            OpenError::WrongLayout { expected, found } => match crate::Layout::from_code(*found) {
+                Some(layout) => write!(f, "region holds a {layout} array, not a {expected} one"),
+                None => write!(f, "region holds unknown layout {found:#x}, not {expected}"),
+            },
             OpenError::BadLayout { reason } => write!(f, "unusable region layout: {reason}"),
             OpenError::BadState { found } => {
                 write!(f, "region header has an unknown state word {found:#x}")

@@ -75,7 +75,8 @@
 //! | `control.rs` | the control block: lock + seqlock counter, and what an owner's death means |
 //! | `seqlock.rs` | the seqlock counter and its orderings |
 //! | `raw_lock/` | the raw lock: a robust pthread mutex, or its loom model |
-//! | `header.rs` | the region header: layout, publication, validation |
+//! | `header.rs` | the region header: fields, publication, validation |
+//! | `layout.rs` | [`Layout`]: the dense and striped payloads and their sizes |
 //! | `region.rs` | mapping a region (`memmap2::MmapRaw`) |
 //! | `backing.rs` | memfd, POSIX shared memory and files |
 //! | `heap.rs` | heap storage, for loom, miri, property tests and single-process use |
@@ -107,6 +108,7 @@ mod element;
 mod error;
 mod guard;
 mod heap;
+mod layout;
 mod raw_lock;
 mod seqlock;
 mod snapshot;
@@ -125,6 +127,7 @@ pub use array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
 pub use element::{Element, Integer, TypeCode};
 pub use error::{CreateError, InvalidName, LockError, OpenError, SnapshotError};
 pub use guard::ArrayGuard;
+pub use layout::Layout;
 #[cfg(not(loom))]
 pub use stale::{remove_stale, remove_stale_file};
 

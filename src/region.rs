@@ -14,7 +14,7 @@
 //! handling `SIGBUS`, which a library must not do on its users' behalf.
 
 use crate::error::{CreateError, OpenError};
-use crate::header::{region_size, Header, Shape, HEADER_SIZE};
+use crate::header::{Header, Shape, HEADER_SIZE};
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
 use std::time::Duration;
@@ -28,10 +28,10 @@ pub(crate) struct Region {
 }
 
 impl Region {
-    /// Maps `file`, which holds `region_size(shape.len, ..)` zero bytes, and writes the header.
+    /// Maps `file`, which holds `shape.region_size()` zero bytes, and writes the header.
     /// The region is not yet ready: the caller fills the cells and then calls `publish`.
     pub(crate) fn init(file: File, shape: Shape) -> Result<Region, CreateError> {
-        let size = region_size(shape.len, shape.elem_size).ok_or(CreateError::TooLarge {
+        let size = shape.region_size().ok_or(CreateError::TooLarge {
             len: shape.len,
             elem_size: shape.elem_size,
         })?;
@@ -57,14 +57,14 @@ impl Region {
         })
     }
 
-    /// Maps an existing region file and checks its header against `expected` (whose `len` is
-    /// ignored), waiting at most `timeout` for its creator to finish. Returns the region and
-    /// its number of elements.
+    /// Maps an existing region file and checks its header against `expected` (whose `len`,
+    /// `stripes` and `flags` are ignored), waiting at most `timeout` for its creator to
+    /// finish. Returns the region and the shape its header describes.
     pub(crate) fn attach(
         file: File,
         expected: Shape,
         timeout: Duration,
-    ) -> Result<(Region, usize), OpenError> {
+    ) -> Result<(Region, Shape), OpenError> {
         let start = std::time::Instant::now();
         let size = wait_for_header(&file, timeout)?;
         let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
@@ -80,14 +80,14 @@ impl Region {
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
         // One budget for both waits: what the size wait used is not granted again.
         let left = timeout.saturating_sub(start.elapsed());
-        let (len, data_offset) = header.validate(expected, size, left)?;
+        let (shape, data_offset) = header.validate(expected, size, left)?;
         Ok((
             Region {
                 map,
                 data_offset,
                 _file: file,
             },
-            len,
+            shape,
         ))
     }
 
@@ -98,7 +98,7 @@ impl Region {
         unsafe { &*self.map.as_ptr().cast::<Header>() }
     }
 
-    /// The first cell. The header guarantees `len` cells of the element type fit after it.
+    /// The first cell. The header guarantees the cells of its shape fit after it.
     pub(crate) fn cells_ptr(&self) -> *mut u8 {
         // SAFETY: `data_offset` is within the mapping: `init` sized it so, `attach` checked
         // that the file holds `data_offset + len * elem_size` bytes.

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{TempName, TempPath};
-use shmarray::{CreateError, OpenError, SharedArray, TypeCode};
+use shmarray::{CreateError, Layout, OpenError, SharedArray, TypeCode};
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::atomic::Ordering::Relaxed;
@@ -27,6 +27,9 @@ const HEADER_SIZE_FIELD: usize = 28;
 const LEN: usize = 32;
 const DATA_OFFSET: usize = 40;
 const CHECKSUM: usize = 48;
+const LAYOUT: usize = 56;
+const STRIPES: usize = 60;
+const FLAGS: usize = 64;
 /// Bytes of the header, which is also where this build puts the first cell.
 const HEADER_SIZE: u64 = 384;
 /// How long opens of hostile regions wait for a creator (none is coming).
@@ -60,6 +63,9 @@ fn checksum_of(bytes: &[u8]) -> u64 {
         u64::from(get_u32(bytes, HEADER_SIZE_FIELD)),
         get_u64(bytes, LEN),
         get_u64(bytes, DATA_OFFSET),
+        u64::from(get_u32(bytes, LAYOUT)),
+        u64::from(get_u32(bytes, STRIPES)),
+        u64::from(get_u32(bytes, FLAGS)),
     ];
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in fields.iter().flat_map(|f| f.to_le_bytes()) {
@@ -210,7 +216,7 @@ fn forged_header_claiming_more_cells_than_the_file_holds_is_too_short() {
 #[test]
 fn forged_layouts_this_build_cannot_use_are_bad_layouts() {
     type Forge = fn(&mut Vec<u8>);
-    let edits: [(&str, Forge); 6] = [
+    let edits: [(&str, Forge); 10] = [
         ("cells inside the header", |b| put_u64(b, DATA_OFFSET, 8)),
         ("misaligned cells", |b| {
             put_u64(b, DATA_OFFSET, HEADER_SIZE + 4)
@@ -223,6 +229,12 @@ fn forged_layouts_this_build_cannot_use_are_bad_layouts() {
         ("a byte size that overflows", |b| {
             put_u64(b, LEN, u64::MAX / 4)
         }),
+        ("a dense region with two stripes", |b| {
+            put_u32(b, STRIPES, 2)
+        }),
+        ("a dense region with no stripe", |b| put_u32(b, STRIPES, 0)),
+        ("a flag this build does not know", |b| put_u32(b, FLAGS, 3)),
+        ("the seqlock flag cleared", |b| put_u32(b, FLAGS, 0)),
     ];
     for (what, forge) in edits {
         let path = region_file(2);
@@ -256,13 +268,13 @@ fn wrong_magic_is_bad_magic() {
 
 #[test]
 fn other_layout_version_is_unsupported() {
-    for version in [0, 2, 7, u32::MAX] {
+    for version in [0, 1, 7, u32::MAX] {
         let path = region_file(1);
         edit(&path, |b| put_u32(b, VERSION, version));
         let err = refused(&path);
         match err {
             OpenError::UnsupportedVersion { found, supported } => {
-                assert_eq!((found, supported), (version, 1))
+                assert_eq!((found, supported), (version, 2))
             }
             ref e => panic!("version {version}: expected UnsupportedVersion, got {e:?}"),
         }
@@ -281,6 +293,9 @@ fn any_changed_field_is_a_bad_checksum() {
         ("header_size", HEADER_SIZE_FIELD),
         ("len", LEN),
         ("data_offset", DATA_OFFSET),
+        ("layout", LAYOUT),
+        ("stripes", STRIPES),
+        ("flags", FLAGS),
         ("checksum", CHECKSUM),
     ];
     for (name, at) in fields {
@@ -333,6 +348,32 @@ fn other_element_type_is_wrong_type() {
         ref e => panic!("expected WrongType, got {e:?}"),
     }
     says(&err, &["5a5a"]);
+}
+
+#[test]
+fn striped_region_opened_as_dense_is_wrong_layout() {
+    // What a striped region's header says (layout 1, four stripes), resealed: the header is
+    // genuine in every other respect, only the kind differs. Then a word no layout uses.
+    let cases: [(u32, u32, &[&str]); 2] = [
+        (Layout::Striped.code(), 4, &["striped", "dense"]),
+        (0x77, 1, &["0x77", "dense"]),
+    ];
+    for (layout, stripes, text) in cases {
+        let path = region_file(4);
+        edit(&path, |b| {
+            put_u32(b, LAYOUT, layout);
+            put_u32(b, STRIPES, stripes);
+            reseal(b);
+        });
+        let err = refused(&path);
+        match err {
+            OpenError::WrongLayout { expected, found } => {
+                assert_eq!((expected, found), (Layout::Dense, layout))
+            }
+            ref e => panic!("layout {layout}: expected WrongLayout, got {e:?}"),
+        }
+        says(&err, text);
+    }
 }
 
 #[test]

@@ -82,7 +82,13 @@ pub mod offset {
     pub const LEN: usize = 32;
     pub const DATA_OFFSET: usize = 40;
     pub const CHECKSUM: usize = 48;
+    pub const LAYOUT: usize = 56;
+    pub const STRIPES: usize = 60;
+    pub const FLAGS: usize = 64;
 }
+
+/// The layout version this build reads, which [`FORGE_VERSION`] writes.
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// The target: `data[0]` picks the type, `data[1]` the fields to forge, `data[2..]` is the
 /// file. `None` for inputs shorter than two bytes.
@@ -149,7 +155,7 @@ pub fn forge(file: &mut [u8], flags: u8) {
         put(offset::MAGIC, b"SHMARRAY");
     }
     if flags & FORGE_VERSION != 0 {
-        put(offset::VERSION, &1u32.to_le_bytes());
+        put(offset::VERSION, &LAYOUT_VERSION.to_le_bytes());
     }
     if flags & FORGE_READY != 0 {
         put(offset::STATE, b"REDY");
@@ -179,8 +185,10 @@ pub fn checksum(file: &[u8]) -> Option<u64> {
         u32_at(offset::HEADER_SIZE)?,
         u64_at(offset::LEN)?,
         u64_at(offset::DATA_OFFSET)?,
+        u32_at(offset::LAYOUT)?,
+        u32_at(offset::STRIPES)?,
+        u32_at(offset::FLAGS)?,
     ];
-    file.get(offset::CHECKSUM..offset::CHECKSUM + 8)?;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in fields.iter().flat_map(|f| f.to_le_bytes()) {
         h ^= u64::from(byte);

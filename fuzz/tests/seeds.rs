@@ -151,8 +151,8 @@ fn header_seeds() -> BTreeMap<String, Vec<u8>> {
             seed("i64", 0, region(&[5i64]), put(LEN, &[2])),
         ),
         (
-            "usize-version-2.UnsupportedVersion",
-            seed("usize", 0, region(&[5usize]), put(VERSION, &[2])),
+            "usize-version-1.UnsupportedVersion",
+            seed("usize", 0, region(&[5usize]), put(VERSION, &[1])),
         ),
         (
             "isize-magic-changed.BadMagic",
@@ -195,6 +195,31 @@ fn header_seeds() -> BTreeMap<String, Vec<u8>> {
                 region(&[1i8]),
                 put(TYPE_CODE, b"\xff\xfe\xfd\xfc"),
             ),
+        ),
+        (
+            "u64-sealed-striped-layout.WrongLayout",
+            seed("u64", SEAL, region(&[1u64, 2]), put(LAYOUT, &[1])),
+        ),
+        (
+            "i64-sealed-layout-garbage.WrongLayout",
+            seed(
+                "i64",
+                SEAL,
+                region(&[1i64]),
+                put(LAYOUT, b"\xff\x00\x00\x01"),
+            ),
+        ),
+        (
+            "u32-sealed-dense-two-stripes.BadLayout",
+            seed("u32", SEAL, region(&[1u32]), put(STRIPES, &[2])),
+        ),
+        (
+            "u8-sealed-unknown-flag.BadLayout",
+            seed("u8", SEAL, region(&[1u8]), put(FLAGS, &[3])),
+        ),
+        (
+            "u16-sealed-seqlock-flag-cleared.BadLayout",
+            seed("u16", SEAL, region(&[1u16]), put(FLAGS, &[0])),
         ),
         (
             "u32-sealed-zero-len-empty-cells.Opened",
