@@ -69,6 +69,7 @@
 //! |---|---|
 //! | `array.rs` | [`SharedArray`]: constructors and lock-free element operations |
 //! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout` |
+//! | `arc_guard.rs` | [`ArcArrayGuard`]: the lock held through an `Arc`, for owners that cannot hold a borrow |
 //! | `snapshot.rs` | `snapshot`/`snapshot_into`: the seqlock read side |
 //! | `element.rs` | [`Element`], [`Integer`], [`TypeCode`]: element types and their cell operations |
 //! | `error.rs` | [`CreateError`], [`OpenError`], [`LockError`], [`SnapshotError`] |
@@ -102,6 +103,7 @@
 #![warn(missing_docs)]
 #![cfg(unix)]
 
+mod arc_guard;
 mod array;
 mod control;
 mod element;
@@ -123,6 +125,7 @@ mod region;
 #[cfg(not(loom))]
 mod stale;
 
+pub use arc_guard::ArcArrayGuard;
 pub use array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
 pub use element::{Element, Integer, TypeCode};
 pub use error::{CreateError, InvalidName, LockError, OpenError, SnapshotError};
