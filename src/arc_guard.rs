@@ -208,6 +208,33 @@ impl<T: Element> SharedArray<T> {
     ) -> Result<ArcArrayGuard<T>, LockError<'static, T>> {
         ArcArrayGuard::take(self, SharedArray::try_lock)
     }
+    /// As [`lock_for_repair_arc`](Self::lock_for_repair_arc), waiting at most `timeout`
+    /// (measured as by [`lock_timeout`](Self::lock_timeout)).
+    ///
+    /// # Errors
+    /// [`LockError::TimedOut`] if the time ran out, and as
+    /// [`lock_for_repair_arc`](Self::lock_for_repair_arc).
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::Duration};
+    /// use shmarray::LockError;
+    /// let arr = Arc::new(shmarray::SharedArray::<f32>::new(1)?);
+    /// let held = arr.lock_for_repair_arc_timeout(Duration::from_millis(10)).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let again = arr.lock_for_repair_arc_timeout(Duration::from_millis(10));
+    ///         assert!(matches!(again, Err(LockError::TimedOut)));
+    ///     });
+    /// });
+    /// # drop(held);
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    pub fn lock_for_repair_arc_timeout(
+        self: &Arc<Self>,
+        timeout: std::time::Duration,
+    ) -> Result<ArcArrayGuard<T>, LockError<'static, T>> {
+        ArcArrayGuard::take(self, |array| array.lock_timeout(timeout))
+    }
 }
 
 #[cfg(all(test, not(loom)))]
