@@ -175,11 +175,21 @@ pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
 /// Opens the named shared memory object `name` without marking it in use (for
 /// `stale.rs`, which must not count itself as a user).
 pub(crate) fn open_shm_unmarked(name: &str) -> Result<File, OpenError> {
+    open_shm_with(name, nix::fcntl::OFlag::O_RDWR)
+}
+
+/// Opens the named shared memory object `name` for reading only, not marked in use (for
+/// `inspect.rs`, which needs no more than read permission).
+pub(crate) fn open_shm_read_only(name: &str) -> Result<File, OpenError> {
+    open_shm_with(name, nix::fcntl::OFlag::O_RDONLY)
+}
+
+fn open_shm_with(name: &str, access: nix::fcntl::OFlag) -> Result<File, OpenError> {
     use nix::fcntl::OFlag;
     use nix::sys::mman::shm_open;
     use nix::sys::stat::Mode;
     let cname = shm_name(name).map_err(OpenError::InvalidName)?;
-    let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags = access | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = shm_open(cname.as_c_str(), flags, Mode::empty())
         .map_err(|e| OpenError::from_io("shm_open", e.into()))?;
     Ok(File::from(fd))
@@ -229,9 +239,18 @@ pub(crate) fn open_file(path: &Path) -> Result<File, OpenError> {
 
 /// Opens the regular file `path` without marking it in use (for `stale.rs`).
 pub(crate) fn open_file_unmarked(path: &Path) -> Result<File, OpenError> {
+    open_file_with(path, true)
+}
+
+/// Opens the regular file `path` for reading only, not marked in use (for `inspect.rs`).
+pub(crate) fn open_file_read_only(path: &Path) -> Result<File, OpenError> {
+    open_file_with(path, false)
+}
+
+fn open_file_with(path: &Path, write: bool) -> Result<File, OpenError> {
     std::fs::OpenOptions::new()
         .read(true)
-        .write(true)
+        .write(write)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| OpenError::from_io("open", e))

@@ -15,7 +15,7 @@
 //! drops the guard without repairing hands the same report to the next one rather than
 //! silently reusing possibly half-written data.
 
-use crate::raw_lock::{Acquired, RawLockError};
+use crate::raw_lock::{Acquired, Peeked, RawLockError};
 use crate::seqlock::SeqCount;
 use crate::sync::{AtomicU32, Ordering, RawMutex};
 use crossbeam_utils::CachePadded;
@@ -41,6 +41,18 @@ struct LockHalf {
 pub(crate) struct Control {
     lock: CachePadded<LockHalf>,
     seq: CachePadded<SeqCount>,
+}
+
+/// The control block's state as read by [`Control::peek`], without locking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) struct Peek {
+    /// The raw lock word, if this platform's mutex layout is known.
+    pub(crate) lock: Option<Peeked>,
+    /// A holder's death was reported to a later locker, who has not repaired since.
+    pub(crate) death_recorded: bool,
+    /// The seqlock counter: odd while a write is open.
+    pub(crate) seq: u64,
 }
 
 /// A held lock, as the control block sees it.
@@ -88,6 +100,19 @@ impl Control {
         }
         let owner_died = self.lock.owner_died.load(Ordering::Relaxed) != 0;
         Ok(Held { owner_died })
+    }
+
+    /// Reads the lock word, the owner-died flag and the seqlock counter with atomic loads:
+    /// changes nothing and never waits. The three loads are not one snapshot; each is what
+    /// its word held at some instant during the call.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn peek(&self) -> Peek {
+        Peek {
+            lock: self.lock.mutex.peek(),
+            // Relaxed: a report; nothing is read on the strength of it.
+            death_recorded: self.lock.owner_died.load(Ordering::Relaxed) != 0,
+            seq: self.seq.peek(),
+        }
     }
 
     /// Takes the lock to write: on success the seqlock counter is odd until

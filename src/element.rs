@@ -112,6 +112,21 @@ impl TypeCode {
     }
 }
 
+impl TypeCode {
+    /// The alignment of one element's atomic cell, as a region header records it.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn align(self) -> usize {
+        use core::mem::align_of;
+        match self {
+            TypeCode::I8 | TypeCode::U8 => align_of::<AtomicU8>(),
+            TypeCode::I16 | TypeCode::U16 => align_of::<AtomicU16>(),
+            TypeCode::I32 | TypeCode::U32 | TypeCode::F32 => align_of::<AtomicU32>(),
+            TypeCode::I64 | TypeCode::U64 | TypeCode::F64 => align_of::<AtomicU64>(),
+            TypeCode::Isize | TypeCode::Usize => align_of::<AtomicUsize>(),
+        }
+    }
+}
+
 impl fmt::Display for TypeCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "'{}'", self.as_char())
@@ -347,6 +362,27 @@ mod tests {
         }
         assert_eq!(TypeCode::F32.size(), core::mem::size_of::<f32>());
         assert_eq!(TypeCode::Isize.size(), core::mem::size_of::<isize>());
+    }
+
+    #[test]
+    fn type_code_sizes_and_alignments_are_the_cells() {
+        fn check<T: Element>() {
+            let code = T::TYPE_CODE;
+            assert_eq!(code.size(), core::mem::size_of::<T::Atomic>(), "{code}");
+            assert_eq!(code.align(), core::mem::align_of::<T::Atomic>(), "{code}");
+        }
+        check::<i8>();
+        check::<u8>();
+        check::<i16>();
+        check::<u16>();
+        check::<i32>();
+        check::<u32>();
+        check::<isize>();
+        check::<usize>();
+        check::<i64>();
+        check::<u64>();
+        check::<f32>();
+        check::<f64>();
     }
 
     #[test]

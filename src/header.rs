@@ -154,6 +154,64 @@ struct Fields {
     flags: u32,
 }
 
+impl Fields {
+    /// Checks what follows the layout and type: that this build can use the region as
+    /// `expected` (an element type and layout; `len`, `stripes` and `flags` are taken from
+    /// the header) and that a file of `file_size` bytes holds every cell. Returns the shape
+    /// and the offset of the first cell.
+    fn check_layout(&self, expected: Shape, file_size: u64) -> Result<(Shape, usize), OpenError> {
+        let found = self;
+        let bad = |reason| Err(OpenError::BadLayout { reason });
+        if found.header_size as usize != HEADER_SIZE {
+            return bad("header size differs from this build's");
+        }
+        if found.elem_size as usize != expected.elem_size
+            || found.elem_align as usize != expected.elem_align
+        {
+            return bad("element size or alignment differs from this build's");
+        }
+        if found.data_offset < HEADER_SIZE as u64 || found.data_offset % DATA_ALIGN as u64 != 0 {
+            return bad("cells overlap the header or are misaligned");
+        }
+        let stripes = found.stripes as usize;
+        match expected.layout {
+            Layout::Dense if stripes != 1 => return bad("a dense region has one stripe"),
+            Layout::Striped if !stripes.is_power_of_two() || stripes > MAX_STRIPES => {
+                return bad("stripe count is not a power of two up to 1024")
+            }
+            _ => {}
+        }
+        if found.flags & !KNOWN_FLAGS != 0 {
+            return bad("flags this build does not know");
+        }
+        if found.flags & FLAG_SEQLOCK == 0 {
+            return bad("seqlock disabled, which this build cannot read");
+        }
+        let overflow = || OpenError::BadLayout {
+            reason: "length overflows the address space",
+        };
+        let len = usize::try_from(found.len).map_err(|_| overflow())?;
+        let shape = Shape {
+            len,
+            stripes,
+            flags: found.flags,
+            ..expected
+        };
+        let needed = payload_size(shape.layout, len, stripes, shape.elem_size)
+            .and_then(|bytes| bytes.checked_add(found.data_offset as usize))
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(overflow)? as u64;
+        if file_size < needed {
+            return Err(OpenError::TooShort {
+                size: file_size,
+                needed,
+            });
+        }
+        // Fits: `needed` is at most isize::MAX.
+        Ok((shape, found.data_offset as usize))
+    }
+}
+
 /// FNV-1a 64 over the fields in the order of the table above, each widened to a
 /// little-endian u64.
 fn checksum(f: &Fields) -> u64 {
@@ -251,6 +309,50 @@ impl Header {
         timeout: Duration,
     ) -> Result<(Shape, usize), OpenError> {
         self.wait_ready(timeout)?;
+        let found = self.read_fields()?;
+        if found.layout != expected.layout.code() {
+            return Err(OpenError::WrongLayout {
+                expected: expected.layout,
+                found: found.layout,
+            });
+        }
+        if found.type_code != expected.type_code.as_char() as u32 {
+            return Err(OpenError::WrongType {
+                expected: expected.type_code,
+                found: found.type_code,
+            });
+        }
+        found.check_layout(expected, file_size)
+    }
+
+    /// What a published header describes, read without knowing its element type or layout
+    /// and without waiting: a region whose creator has not finished is
+    /// [`OpenError::NotReady`] at once. Every check of [`Header::validate`] is made, against
+    /// the element type and layout the header names. Returns the shape and the version.
+    pub(crate) fn describe(&self, file_size: u64) -> Result<(Shape, u32), OpenError> {
+        self.wait_ready(Duration::ZERO)?;
+        let found = self.read_fields()?;
+        let bad = |reason| OpenError::BadLayout { reason };
+        let layout = Layout::from_code(found.layout).ok_or(bad("unknown layout"))?;
+        let type_code = char::from_u32(found.type_code)
+            .and_then(TypeCode::from_char)
+            .ok_or(bad("unknown element type code"))?;
+        let named = Shape {
+            type_code,
+            elem_size: type_code.size(),
+            elem_align: type_code.align(),
+            len: 0,
+            layout,
+            stripes: 1,
+            flags: FLAG_SEQLOCK,
+        };
+        let (shape, _) = found.check_layout(named, file_size)?;
+        Ok((shape, found.version))
+    }
+
+    /// Loads the fixed fields and checks the magic number, the version and the checksum.
+    /// Call only once `wait_ready` succeeded.
+    fn read_fields(&self) -> Result<Fields, OpenError> {
         let f = &*self.fixed;
         // Relaxed: ordered after the creator's stores by the Acquire load in `wait_ready`.
         let found = Fields {
@@ -280,66 +382,7 @@ impl Header {
         if stored != computed {
             return Err(OpenError::BadChecksum { stored, computed });
         }
-        if found.layout != expected.layout.code() {
-            return Err(OpenError::WrongLayout {
-                expected: expected.layout,
-                found: found.layout,
-            });
-        }
-        if found.type_code != expected.type_code.as_char() as u32 {
-            return Err(OpenError::WrongType {
-                expected: expected.type_code,
-                found: found.type_code,
-            });
-        }
-        let bad = |reason| Err(OpenError::BadLayout { reason });
-        if found.header_size as usize != HEADER_SIZE {
-            return bad("header size differs from this build's");
-        }
-        if found.elem_size as usize != expected.elem_size
-            || found.elem_align as usize != expected.elem_align
-        {
-            return bad("element size or alignment differs from this build's");
-        }
-        if found.data_offset < HEADER_SIZE as u64 || found.data_offset % DATA_ALIGN as u64 != 0 {
-            return bad("cells overlap the header or are misaligned");
-        }
-        let stripes = found.stripes as usize;
-        match expected.layout {
-            Layout::Dense if stripes != 1 => return bad("a dense region has one stripe"),
-            Layout::Striped if !stripes.is_power_of_two() || stripes > MAX_STRIPES => {
-                return bad("stripe count is not a power of two up to 1024")
-            }
-            _ => {}
-        }
-        if found.flags & !KNOWN_FLAGS != 0 {
-            return bad("flags this build does not know");
-        }
-        if found.flags & FLAG_SEQLOCK == 0 {
-            return bad("seqlock disabled, which this build cannot read");
-        }
-        let overflow = || OpenError::BadLayout {
-            reason: "length overflows the address space",
-        };
-        let len = usize::try_from(found.len).map_err(|_| overflow())?;
-        let shape = Shape {
-            len,
-            stripes,
-            flags: found.flags,
-            ..expected
-        };
-        let needed = payload_size(shape.layout, len, stripes, shape.elem_size)
-            .and_then(|bytes| bytes.checked_add(found.data_offset as usize))
-            .filter(|&n| n <= isize::MAX as usize)
-            .ok_or_else(overflow)? as u64;
-        if file_size < needed {
-            return Err(OpenError::TooShort {
-                size: file_size,
-                needed,
-            });
-        }
-        // Fits: `needed` is at most isize::MAX.
-        Ok((shape, found.data_offset as usize))
+        Ok(found)
     }
 
     fn wait_ready(&self, timeout: Duration) -> Result<(), OpenError> {

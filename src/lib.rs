@@ -82,6 +82,7 @@
 //! | `backing.rs` | memfd, POSIX shared memory and files |
 //! | `heap.rs` | heap storage, for loom, miri, property tests and single-process use |
 //! | `stale.rs` | [`remove_stale`], [`remove_stale_file`]: removing regions nobody uses |
+//! | `inspect.rs` | [`inspect`], [`inspect_file`], [`RegionInfo`]: a region's header and live state, read-only |
 //! | `sync.rs` | the only import of atomics: switches to loom under `--cfg loom` |
 //!
 //! # Model checking
@@ -121,6 +122,8 @@ mod backing;
 #[cfg(not(loom))]
 mod header;
 #[cfg(not(loom))]
+mod inspect;
+#[cfg(not(loom))]
 mod region;
 #[cfg(not(loom))]
 mod stale;
@@ -130,6 +133,8 @@ pub use array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
 pub use element::{Element, Integer, TypeCode};
 pub use error::{CreateError, InvalidName, LockError, OpenError, SnapshotError};
 pub use guard::ArrayGuard;
+#[cfg(not(loom))]
+pub use inspect::{inspect, inspect_file, LockState, RegionInfo};
 pub use layout::Layout;
 #[cfg(not(loom))]
 pub use stale::{remove_stale, remove_stale_file};

@@ -22,6 +22,22 @@ pub(crate) enum Acquired {
     OwnerDied,
 }
 
+/// What a look at the raw lock shows, taken without locking it (for inspection only: by
+/// the time anyone reads it, it may have changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) enum Peeked {
+    /// Nobody holds it.
+    Free,
+    /// A thread holds it: its kernel thread ID where the lock records one.
+    Held {
+        /// The holder's thread ID, as its own PID namespace numbers it.
+        tid: Option<u32>,
+    },
+    /// Its holder died and no one has locked it since (the next locker will be told).
+    OwnerDied,
+}
+
 /// Why an acquisition failed.
 #[derive(Debug)]
 pub(crate) enum RawLockError {

@@ -106,6 +106,43 @@ impl Region {
     }
 }
 
+/// A read-only mapping of a region's header alone, for inspection: no cell is mapped, and
+/// nothing can be written through it.
+pub(crate) struct HeaderView {
+    map: MmapRaw,
+}
+
+impl HeaderView {
+    /// Maps the header of `file`, which must be at least `HEADER_SIZE` bytes long now (it
+    /// is not waited for).
+    pub(crate) fn map(file: &File) -> Result<HeaderView, OpenError> {
+        let size = file
+            .metadata()
+            .map_err(|e| OpenError::from_io("fstat", e))?
+            .len();
+        if size < HEADER_SIZE as u64 {
+            return Err(OpenError::TooShort {
+                size,
+                needed: HEADER_SIZE as u64,
+            });
+        }
+        let map = MmapOptions::new()
+            .len(HEADER_SIZE)
+            .map_raw_read_only(file)
+            .map_err(|e| OpenError::from_io("mmap", e))?;
+        Ok(HeaderView { map })
+    }
+
+    /// The header. Read it with atomic loads only (every method that does not lock or
+    /// write); the mapping is read-only, so a write would fault.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: the mapping holds HEADER_SIZE bytes, is page aligned, and lives as long as
+        // `self`; every bit pattern is a valid `Header` for atomic loads, which is all that
+        // inspection makes of it.
+        unsafe { &*self.map.as_ptr().cast::<Header>() }
+    }
+}
+
 /// The file's size, once it can hold a header. A creator sizes its file just after creating
 /// it, so an opener may briefly see it empty: that is waited out (bounded by `timeout`) like
 /// an unpublished header, and only then reported as too short.

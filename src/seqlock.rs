@@ -60,6 +60,14 @@ impl SeqCount {
         self.seq.store(odd.wrapping_add(1), Ordering::Release);
     }
 
+    /// The counter as it is now, for inspection: odd while a write is open (or was left
+    /// open by a writer that died).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn peek(&self) -> u64 {
+        // Relaxed: a report; no data is read on the strength of it.
+        self.seq.load(Ordering::Relaxed)
+    }
+
     /// Runs `copy` (Relaxed loads of the data) between two reads of the counter. Returns
     /// `true` if no write overlapped it, so what `copy` read is one consistent state.
     #[inline]

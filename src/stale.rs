@@ -137,7 +137,7 @@ fn remove_if_stale(
 /// or a symbolic link (opening a device or a FIFO can have effects of its own). A symbolic
 /// link is left to the opener, which refuses it with `ELOOP`; a missing file to the opener,
 /// which reports it as not found.
-fn refuse_special_file(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn refuse_special_file(path: &Path) -> Result<(), OpenError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() || meta.file_type().is_symlink() => Ok(()),
         Ok(_) => Err(not_a_regular_file()),
@@ -145,14 +145,14 @@ fn refuse_special_file(path: &Path) -> Result<(), OpenError> {
     }
 }
 
-fn not_a_regular_file() -> OpenError {
+pub(crate) fn not_a_regular_file() -> OpenError {
     OpenError::Io {
         op: "open",
         source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
     }
 }
 
-fn fstat(file: &File) -> Result<std::fs::Metadata, OpenError> {
+pub(crate) fn fstat(file: &File) -> Result<std::fs::Metadata, OpenError> {
     file.metadata().map_err(|e| OpenError::from_io("fstat", e))
 }
 
@@ -173,6 +173,16 @@ fn check_magic(file: &File, size: u64) -> Result<(), OpenError> {
         return Err(OpenError::BadMagic { found });
     }
     Ok(())
+}
+
+/// Whether any live process has `file` open as a region: the same probe as removal, with
+/// the exclusive lock let go again at once when it was had. Never waits.
+pub(crate) fn in_use(file: &File) -> Result<bool, OpenError> {
+    if !lock_if_unused(file)? {
+        return Ok(true);
+    }
+    backing::flock(file, libc::LOCK_UN).map_err(|e| OpenError::from_io("flock", e))?;
+    Ok(false)
 }
 
 /// Takes the exclusive lock without waiting: `true` if nobody holds the shared one.

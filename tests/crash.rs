@@ -5,36 +5,10 @@
 
 mod common;
 
-use common::{kill, spawn, wait, Exit, DEADLINE};
+use common::{kill, kill_at_flag, raise_and_wait, spawn, wait, wait_flag, Exit, DEADLINE};
 use shmarray::{LockError, SharedArray, SnapshotError};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
-
-/// Waits until `flags[index]` is non-zero (set by a child), bounded by `deadline`.
-fn wait_flag(flags: &SharedArray<u64>, index: usize, deadline: Instant) {
-    // Acquire: pairs with the child's Release store of the flag.
-    while flags.load(index, Acquire) == 0 {
-        assert!(Instant::now() < deadline, "child never raised flag {index}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// In a child: raise a flag, then wait to be killed.
-fn raise_and_wait(flags: &SharedArray<u64>, index: usize) -> ! {
-    // Release: pairs with the Acquire load in `wait_flag`.
-    flags.store(index, 1, Release);
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-/// Kills a child at a point it signals with flag 0, and checks it died by SIGKILL.
-fn kill_at_flag(flags: &SharedArray<u64>, pid: libc::pid_t) {
-    let deadline = Instant::now() + DEADLINE;
-    wait_flag(flags, 0, deadline);
-    kill(pid);
-    assert_eq!(wait(pid, deadline), Exit::Signal(libc::SIGKILL));
-}
 
 #[test]
 fn holder_killed_right_after_locking_is_reported_once() {

@@ -11,7 +11,7 @@
 //! It does not model: `EDEADLK` on a relock by the same thread, timeouts, fairness, or the
 //! kernel's own correctness. Those are covered by the real-process tests instead.
 
-use super::{Acquired, RawLockError};
+use super::{Acquired, Peeked, RawLockError};
 use crate::sync::{AtomicU32, Ordering};
 use std::io;
 use std::time::Duration;
@@ -68,6 +68,17 @@ impl RawMutex {
 
     pub(crate) fn lock_timeout(&self, _timeout: Duration) -> Result<Acquired, RawLockError> {
         self.lock()
+    }
+
+    /// The state word as a report, without locking (the model records no thread IDs).
+    #[allow(dead_code)] // only inspection of mapped regions asks, and loom has none
+    pub(crate) fn peek(&self) -> Option<Peeked> {
+        // Relaxed: a report; nothing is read on the strength of it.
+        Some(match self.state.load(Ordering::Relaxed) {
+            FREE => Peeked::Free,
+            FREE_OWNER_DIED => Peeked::OwnerDied,
+            _ => Peeked::Held { tid: None },
+        })
     }
 
     /// # Safety

@@ -13,7 +13,7 @@
 //! forever, which is why [`SharedArray::lock_timeout`](crate::SharedArray::lock_timeout)
 //! exists.
 
-use super::{Acquired, RawLockError};
+use super::{Acquired, Peeked, RawLockError};
 use core::cell::UnsafeCell;
 use std::io;
 use std::time::Duration;
@@ -132,6 +132,43 @@ impl RawMutex {
         // SAFETY: as in `lock`; `deadline` is a valid timespec.
         let code = unsafe { libc::pthread_mutex_timedlock(self.raw(), &deadline) };
         self.acquired(code)
+    }
+
+    /// What the lock word says now, without locking: one atomic load, no system call, no
+    /// write. `None` where the C library's mutex layout is not known to this crate.
+    ///
+    /// glibc keeps a robust mutex's state in its first `int`, the futex word the kernel's
+    /// robust-list cleanup also writes (`linux/futex.h`):
+    ///
+    /// | bits       | meaning                                                    |
+    /// |------------|------------------------------------------------------------|
+    /// | 0..=29     | kernel thread ID of the holder, 0 when free                |
+    /// | 30         | `FUTEX_OWNER_DIED`: set by the kernel when the holder died |
+    /// | 31         | `FUTEX_WAITERS`: some thread sleeps on the word            |
+    pub(crate) fn peek(&self) -> Option<Peeked> {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+            const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+            // SAFETY:
+            // - glibc's `pthread_mutex_t` starts with `int __lock` on every architecture, and
+            //   the mutex is aligned for it, so the pointer is valid and aligned for a u32;
+            // - glibc and the kernel change that word only with atomic instructions, and we
+            //   only load it, so viewing it as an `AtomicU32` races with nothing non-atomic.
+            let word = unsafe { &*self.raw().cast::<crate::sync::AtomicU32>() };
+            // Relaxed: a report for a person or a tool; nothing is read on the strength of it.
+            let word = word.load(crate::sync::Ordering::Relaxed);
+            let tid = word & FUTEX_TID_MASK;
+            Some(if word & FUTEX_OWNER_DIED != 0 {
+                Peeked::OwnerDied
+            } else if tid != 0 {
+                Peeked::Held { tid: Some(tid) }
+            } else {
+                Peeked::Free
+            })
+        }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        None
     }
 
     /// Releases the mutex.

@@ -71,6 +71,32 @@ pub fn kill(pid: libc::pid_t) {
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
+/// Waits until `flags[index]` is non-zero (set by a child), bounded by `deadline`.
+pub fn wait_flag(flags: &shmarray::SharedArray<u64>, index: usize, deadline: Instant) {
+    // Acquire: pairs with the child's Release store of the flag.
+    while flags.load(index, std::sync::atomic::Ordering::Acquire) == 0 {
+        assert!(Instant::now() < deadline, "child never raised flag {index}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// In a child: raise a flag, then wait to be killed.
+pub fn raise_and_wait(flags: &shmarray::SharedArray<u64>, index: usize) -> ! {
+    // Release: pairs with the Acquire load in `wait_flag`.
+    flags.store(index, 1, std::sync::atomic::Ordering::Release);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Kills a child at a point it signals with flag 0, and checks it died by SIGKILL.
+pub fn kill_at_flag(flags: &shmarray::SharedArray<u64>, pid: libc::pid_t) {
+    let deadline = Instant::now() + DEADLINE;
+    wait_flag(flags, 0, deadline);
+    kill(pid);
+    assert_eq!(wait(pid, deadline), Exit::Signal(libc::SIGKILL));
+}
+
 /// The environment variable that tells a re-executed test binary which role to play.
 pub const ROLE: &str = "SHMARRAY_TEST_ROLE";
 
