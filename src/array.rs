@@ -8,19 +8,27 @@ use crate::sync::Ordering;
 use core::fmt;
 use core::ptr::NonNull;
 
+use crate::origin::Origin;
 #[cfg(not(loom))]
 use crate::{
     backing,
     error::OpenError,
     header::{Shape, DATA_OFFSET},
     layout::Layout,
+    options::RegionOptions,
     region::Region,
 };
+use std::path::Path;
 #[cfg(not(loom))]
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
-/// How long [`SharedArray::open`] and [`SharedArray::open_file`] wait for a region's creator
-/// to finish initialising it.
+/// How long opening waits, in all, for a region's file to be sized and its creator to
+/// finish initialising it: **1 second**. [`SharedArray::open`] and
+/// [`SharedArray::open_file`] use it; [`ArrayOptions::open_timeout`](crate::ArrayOptions::open_timeout) sets another.
+///
+/// ```
+/// assert_eq!(shmarray::DEFAULT_OPEN_TIMEOUT, std::time::Duration::from_secs(1));
+/// ```
 pub const DEFAULT_OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Where an array's memory lives. Kept only to free it; every access goes through the
@@ -125,6 +133,7 @@ impl<T: Element> SharedArray<T> {
         HeapStorage::new(values)
             .map(Self::from_heap)
             .map_err(|source| CreateError::Io {
+                region: Origin::Heap,
                 op: "pthread_mutex_init",
                 source,
             })
@@ -547,11 +556,14 @@ impl<T: Element> SharedArray<T> {
         Shape::of::<T>(Layout::Dense, len, 1)
     }
 
-    fn size_for(len: usize) -> Result<usize, CreateError> {
-        Self::shape(len).region_size().ok_or(CreateError::TooLarge {
-            len,
-            elem_size: core::mem::size_of::<T>(),
-        })
+    fn size_for(len: usize, origin: impl FnOnce() -> Origin) -> Result<usize, CreateError> {
+        Self::shape(len)
+            .region_size()
+            .ok_or_else(|| CreateError::TooLarge {
+                region: origin(),
+                len,
+                elem_size: core::mem::size_of::<T>(),
+            })
     }
 
     fn from_region(region: Region, len: usize) -> SharedArray<T> {
@@ -570,25 +582,82 @@ impl<T: Element> SharedArray<T> {
         file: std::fs::File,
         len: usize,
         init: Option<&[T]>,
+        origin: Origin,
+        unlink_on_drop: bool,
     ) -> Result<SharedArray<T>, CreateError> {
         const { assert!(DATA_OFFSET % core::mem::align_of::<T::Atomic>() == 0) };
-        let region = Region::init(file, Self::shape(len))?;
-        let array = Self::from_region(region, len);
+        let region = Region::init(file, Self::shape(len), origin)?;
+        let mut array = Self::from_region(region, len);
         if let Some(values) = init {
             for (cell, &v) in array.cells().iter().zip(values) {
                 // Relaxed: published by the Release store in `publish` below.
                 T::store(cell, v, Ordering::Relaxed);
             }
         }
-        match &array._storage {
-            Storage::Mapped(region) => region.header().publish(),
-            Storage::Heap(_) => unreachable!("from_region makes mapped storage"),
+        if let Storage::Mapped(region) = &mut array._storage {
+            region.header().publish();
+            // Only once the region is complete: on a failure above, the caller removes the
+            // name itself.
+            region.set_unlink_on_drop(unlink_on_drop);
         }
         Ok(array)
     }
 
+    /// Creates an anonymous array (sealed memfd): the terminal of `new` and `from_slice`.
+    pub(crate) fn make_anonymous(
+        len: usize,
+        init: Option<&[T]>,
+    ) -> Result<SharedArray<T>, CreateError> {
+        let file = backing::anonymous(Self::size_for(len, || Origin::Anonymous)?)?;
+        Self::init_region(file, len, init, Origin::Anonymous, false)
+    }
+
+    /// Creates the named array `name`: the terminal of `create` and `create_from_slice`.
+    pub(crate) fn make_named(
+        name: &str,
+        len: usize,
+        init: Option<&[T]>,
+        opts: &RegionOptions,
+    ) -> Result<SharedArray<T>, CreateError> {
+        let origin = || Origin::Named(name.to_owned());
+        let file = backing::create_shm(name, Self::size_for(len, origin)?, opts.mode)?;
+        Self::init_region(file, len, init, origin(), opts.unlink_on_drop).inspect_err(|_| {
+            let _ = backing::unlink_shm(name);
+        })
+    }
+
+    /// Creates the array file `path`: the terminal of `create_file`.
+    pub(crate) fn make_file(
+        path: &Path,
+        len: usize,
+        opts: &RegionOptions,
+    ) -> Result<SharedArray<T>, CreateError> {
+        let origin = || Origin::File(path.to_owned());
+        let file = backing::create_file(path, Self::size_for(len, origin)?, opts.mode)?;
+        Self::init_region(file, len, None, origin(), opts.unlink_on_drop).inspect_err(|_| {
+            let _ = std::fs::remove_file(path);
+        })
+    }
+
+    /// Opens the named array `name`: the terminal of `open`.
+    pub(crate) fn attach_named(name: &str, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
+        let file = backing::open_shm(name)?;
+        let origin = Origin::Named(name.to_owned());
+        let (region, shape) = Region::attach(file, Self::shape(0), timeout, origin)?;
+        Ok(Self::from_region(region, shape.len))
+    }
+
+    /// Opens the array file `path`: the terminal of `open_file`.
+    pub(crate) fn attach_file(path: &Path, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
+        let file = backing::open_file(path)?;
+        let origin = Origin::File(path.to_owned());
+        let (region, shape) = Region::attach(file, Self::shape(0), timeout, origin)?;
+        Ok(Self::from_region(region, shape.len))
+    }
+
     /// An array of `len` zeros in an anonymous shared mapping, inherited by children across
-    /// `fork` (the mapping is `MAP_SHARED`, so parent and children see one array).
+    /// `fork` (the mapping is `MAP_SHARED`, so parent and children see one array). The same
+    /// as `SharedArray::options().anonymous(len)`.
     ///
     /// On Linux the memory is a `memfd` sealed against shrinking and growing: no process can
     /// truncate it under a reader.
@@ -604,11 +673,11 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn new(len: usize) -> Result<SharedArray<T>, CreateError> {
-        let file = backing::anonymous(Self::size_for(len)?)?;
-        Self::init_region(file, len, None)
+        Self::options().anonymous(len)
     }
 
-    /// An anonymous shared array holding a copy of `values`; see [`new`](Self::new).
+    /// An anonymous shared array holding a copy of `values`; see [`new`](Self::new). The
+    /// same as `SharedArray::options().anonymous_from_slice(values)`.
     ///
     /// # Errors
     /// As [`new`](Self::new).
@@ -619,15 +688,16 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn from_slice(values: &[T]) -> Result<SharedArray<T>, CreateError> {
-        let file = backing::anonymous(Self::size_for(values.len())?)?;
-        Self::init_region(file, values.len(), Some(values))
+        Self::options().anonymous_from_slice(values)
     }
 
     /// Creates the named POSIX shared memory array `name` (`/dev/shm/NAME` on Linux) of
     /// `len` zeros, for unrelated processes to [`open`](Self::open). The name may start with
     /// `/`; it is created with mode 0600, never over an existing object or through a
     /// symbolic link, and its memory is reserved now, so a full `/dev/shm` is an error here
-    /// rather than a `SIGBUS` later. It lives until [`unlink`](Self::unlink)ed.
+    /// rather than a `SIGBUS` later. It lives until [`unlink`](Self::unlink)ed. The same as
+    /// `SharedArray::options().create(name, len)`; [`options`](Self::options) sets another
+    /// mode, or removal when the array is dropped.
     ///
     /// # Errors
     /// [`CreateError::InvalidName`], [`CreateError::AlreadyExists`] (the existing object is
@@ -646,12 +716,13 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create(name: &str, len: usize) -> Result<SharedArray<T>, CreateError> {
-        Self::create_named(name, len, None)
+        Self::options().create(name, len)
     }
 
     /// Creates the named array `name` holding a copy of `values`; see
     /// [`create`](Self::create). Openers see the values, never zeros: the region is
-    /// published only once they are written.
+    /// published only once they are written. The same as
+    /// `SharedArray::options().create_from_slice(name, values)`.
     ///
     /// # Errors
     /// As [`create`](Self::create).
@@ -665,22 +736,12 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_from_slice(name: &str, values: &[T]) -> Result<SharedArray<T>, CreateError> {
-        Self::create_named(name, values.len(), Some(values))
-    }
-
-    fn create_named(
-        name: &str,
-        len: usize,
-        init: Option<&[T]>,
-    ) -> Result<SharedArray<T>, CreateError> {
-        let file = backing::create_shm(name, Self::size_for(len)?)?;
-        Self::init_region(file, len, init).inspect_err(|_| {
-            let _ = backing::unlink_shm(name);
-        })
+        Self::options().create_from_slice(name, values)
     }
 
     /// Opens the named array `name` made by [`create`](Self::create), in this or any other
-    /// process, waiting up to [`DEFAULT_OPEN_TIMEOUT`] for its creator to finish.
+    /// process, waiting up to [`DEFAULT_OPEN_TIMEOUT`] (1 s) for its creator to finish. The
+    /// same as `SharedArray::options().open(name)`.
     ///
     /// # Errors
     /// [`OpenError::NotFound`], [`OpenError::InvalidName`], [`OpenError::WrongType`] if it
@@ -691,16 +752,22 @@ impl<T: Element> SharedArray<T> {
     /// use shmarray::{OpenError, SharedArray};
     /// # let name = format!("shmarray-doc-open-{}", std::process::id());
     /// let _arr = SharedArray::<i64>::create(&name, 2)?;
-    /// assert!(matches!(SharedArray::<u8>::open(&name), Err(OpenError::WrongType { .. })));
+    /// let err = SharedArray::<u64>::open(&name).unwrap_err();
+    /// assert!(matches!(err, OpenError::WrongType { .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     format!("region {name:?} (/dev/shm/{name}) holds i64 elements (type code 'q'), not u64 ('Q')")
+    /// );
     /// assert_eq!(SharedArray::<i64>::open(&name)?.len(), 2);
     /// SharedArray::<i64>::unlink(&name)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(name: &str) -> Result<SharedArray<T>, OpenError> {
-        Self::open_timeout(name, DEFAULT_OPEN_TIMEOUT)
+        Self::options().open(name)
     }
 
-    /// As [`open`](Self::open), waiting at most `timeout` for the creator.
+    /// As [`open`](Self::open), waiting at most `timeout` for the creator. The same as
+    /// `SharedArray::options().open_timeout(timeout).open(name)`.
     ///
     /// # Errors
     /// As [`open`](Self::open).
@@ -711,9 +778,25 @@ impl<T: Element> SharedArray<T> {
     /// assert!(err.is_err());
     /// ```
     pub fn open_timeout(name: &str, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
-        let file = backing::open_shm(name)?;
-        let (region, shape) = Region::attach(file, Self::shape(0), timeout)?;
-        Ok(Self::from_region(region, shape.len))
+        Self::options().open_timeout(timeout).open(name)
+    }
+
+    /// Opens the named array `name`, or creates it with `len` zeros if there is none,
+    /// race-free between processes. The same as
+    /// `SharedArray::options().open_or_create(name, len)`, which documents it.
+    ///
+    /// # Errors
+    /// As [`ArrayOptions::open_or_create`](crate::ArrayOptions::open_or_create).
+    ///
+    /// ```
+    /// # let name = format!("shmarray-doc-ooc-{}", std::process::id());
+    /// let arr = shmarray::SharedArray::<u8>::open_or_create(&name, 3)?;
+    /// assert!(arr.created());
+    /// shmarray::SharedArray::<u8>::unlink(&name)?;
+    /// # Ok::<(), shmarray::OpenError>(())
+    /// ```
+    pub fn open_or_create(name: &str, len: usize) -> Result<SharedArray<T>, OpenError> {
+        Self::options().open_or_create(name, len)
     }
 
     /// Removes the name `name`. Processes that have the array open keep it until they drop
@@ -735,7 +818,8 @@ impl<T: Element> SharedArray<T> {
 
     /// Creates an array of `len` zeros in the regular file `path` (mode 0600, never over an
     /// existing file or through a symbolic link). The file outlives the process; remove it
-    /// with `std::fs::remove_file`.
+    /// with `std::fs::remove_file`, or make it with
+    /// `SharedArray::options().unlink_on_drop(true).create_file(path, len)`.
     ///
     /// # Errors
     /// As [`create`](Self::create).
@@ -749,25 +833,22 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_file(path: impl AsRef<Path>, len: usize) -> Result<SharedArray<T>, CreateError> {
-        let path = path.as_ref();
-        let file = backing::create_file(path, Self::size_for(len)?)?;
-        Self::init_region(file, len, None).inspect_err(|_| {
-            let _ = std::fs::remove_file(path);
-        })
+        Self::options().create_file(path, len)
     }
 
     /// Opens an array file made by [`create_file`](Self::create_file); see
-    /// [`open`](Self::open). A symbolic link at `path` is refused.
+    /// [`open`](Self::open). A symbolic link at `path` is refused. The same as
+    /// `SharedArray::options().open_file(path)`.
     ///
     /// # Errors
     /// As [`open`](Self::open).
     ///
     /// ```
     /// let err = shmarray::SharedArray::<u8>::open_file("/nonexistent/shmarray").unwrap_err();
-    /// assert!(matches!(err, shmarray::OpenError::NotFound(_)));
+    /// assert!(matches!(err, shmarray::OpenError::NotFound { .. }));
     /// ```
     pub fn open_file(path: impl AsRef<Path>) -> Result<SharedArray<T>, OpenError> {
-        Self::open_file_timeout(path, DEFAULT_OPEN_TIMEOUT)
+        Self::options().open_file(path)
     }
 
     /// As [`open_file`](Self::open_file), waiting at most `timeout` for the creator.
@@ -783,23 +864,102 @@ impl<T: Element> SharedArray<T> {
         path: impl AsRef<Path>,
         timeout: Duration,
     ) -> Result<SharedArray<T>, OpenError> {
-        let file = backing::open_file(path.as_ref())?;
-        let (region, shape) = Region::attach(file, Self::shape(0), timeout)?;
-        Ok(Self::from_region(region, shape.len))
+        Self::options().open_timeout(timeout).open_file(path)
+    }
+
+    /// Opens the array file `path`, or creates it with `len` zeros, race-free between
+    /// processes: `SharedArray::options().open_or_create_file(path, len)`.
+    ///
+    /// # Errors
+    /// As [`ArrayOptions::open_or_create`](crate::ArrayOptions::open_or_create).
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("shmarray-doc-oocf-{}", std::process::id()));
+    /// let arr = shmarray::SharedArray::<u8>::open_or_create_file(&path, 3)?;
+    /// assert!(arr.created());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_or_create_file(
+        path: impl AsRef<Path>,
+        len: usize,
+    ) -> Result<SharedArray<T>, OpenError> {
+        Self::options().open_or_create_file(path, len)
+    }
+}
+
+impl<T: Element> SharedArray<T> {
+    /// Where the array's memory lives; [`name`](Self::name) and [`path`](Self::path) are
+    /// shorthands.
+    ///
+    /// ```
+    /// use shmarray::{Origin, SharedArray};
+    /// assert_eq!(SharedArray::<u8>::new(1)?.origin(), &Origin::Anonymous);
+    /// assert_eq!(SharedArray::<u8>::new_heap(1)?.origin(), &Origin::Heap);
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    pub fn origin(&self) -> &Origin {
+        match &self._storage {
+            Storage::Heap(_) => &Origin::Heap,
+            #[cfg(not(loom))]
+            Storage::Mapped(region) => region.origin(),
+        }
+    }
+
+    /// The shared memory name, for an array made or opened by name (as given, with or
+    /// without its leading `/`); `None` otherwise.
+    ///
+    /// ```
+    /// # let name = format!("shmarray-doc-name-{}", std::process::id());
+    /// let arr = shmarray::SharedArray::<u8>::options().unlink_on_drop(true).create(&name, 1)?;
+    /// assert_eq!(arr.name(), Some(name.as_str()));
+    /// assert_eq!(arr.path(), None);
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.origin().name()
+    }
+
+    /// The file's path, for an array made or opened in a regular file; `None` otherwise.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("shmarray-doc-path-{}", std::process::id()));
+    /// let arr = shmarray::SharedArray::<u8>::options().unlink_on_drop(true).create_file(&path, 1)?;
+    /// assert_eq!(arr.path(), Some(path.as_path()));
+    /// assert_eq!(arr.name(), None);
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    pub fn path(&self) -> Option<&Path> {
+        self.origin().path()
+    }
+
+    /// True if this handle made the region (every anonymous or heap array; for a named or
+    /// file region, the one handle that created it rather than opened it, as
+    /// [`open_or_create`](crate::ArrayOptions::open_or_create) reports).
+    ///
+    /// ```
+    /// # let name = format!("shmarray-doc-created-{}", std::process::id());
+    /// let made = shmarray::SharedArray::<u8>::options().unlink_on_drop(true).create(&name, 1)?;
+    /// let opened = shmarray::SharedArray::<u8>::open(&name)?;
+    /// assert!(made.created() && !opened.created());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn created(&self) -> bool {
+        match &self._storage {
+            Storage::Heap(_) => true,
+            #[cfg(not(loom))]
+            Storage::Mapped(region) => region.created(),
+        }
     }
 }
 
 impl<T: Element> fmt::Debug for SharedArray<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let storage = match self._storage {
-            Storage::Heap(_) => "heap",
-            #[cfg(not(loom))]
-            Storage::Mapped(_) => "mapped",
-        };
         f.debug_struct("SharedArray")
             .field("type_code", &T::TYPE_CODE)
             .field("len", &self.len)
-            .field("storage", &storage)
+            .field("origin", self.origin())
+            .field("created", &self.created())
             .finish_non_exhaustive()
     }
 }

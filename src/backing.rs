@@ -11,6 +11,7 @@
 //! with no process IDs involved.
 
 use crate::error::{CreateError, InvalidName, OpenError};
+use crate::origin::Origin;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
@@ -49,13 +50,14 @@ pub(crate) fn shm_name(name: &str) -> Result<CString, InvalidName> {
 
 /// Reserves `size` bytes of backing store for `file` so that a full filesystem is an error
 /// now, not a `SIGBUS` on first touch later.
-fn reserve(file: &File, size: usize) -> Result<(), CreateError> {
+fn reserve(file: &File, size: usize, origin: &Origin) -> Result<(), CreateError> {
     file.set_len(size as u64)
-        .map_err(|e| CreateError::from_io("ftruncate", size, e))?;
+        .map_err(|e| CreateError::from_io(origin, "ftruncate", size, e))?;
     if size == 0 {
         return Ok(());
     }
     let len = libc::off_t::try_from(size).map_err(|_| CreateError::TooLarge {
+        region: origin.clone(),
         len: size,
         elem_size: 1,
     })?;
@@ -66,6 +68,7 @@ fn reserve(file: &File, size: usize) -> Result<(), CreateError> {
         // Filesystems without fallocate: the space is not reserved, but the region is usable.
         libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
         other => Err(CreateError::from_io(
+            origin,
             "posix_fallocate",
             size,
             io::Error::from_raw_os_error(other),
@@ -73,22 +76,32 @@ fn reserve(file: &File, size: usize) -> Result<(), CreateError> {
     }
 }
 
-/// Takes the shared "in use" lock on a freshly created region file.
-fn mark_in_use_created(file: &File, size: usize) -> Result<(), CreateError> {
-    flock(file, libc::LOCK_SH).map_err(|e| CreateError::from_io("flock", size, e))
+/// Gives a freshly created region file its permission bits (with `fchmod`, so the umask
+/// does not narrow them) and takes its shared "in use" lock.
+fn prepare_created(
+    file: &File,
+    size: usize,
+    mode: u32,
+    origin: &Origin,
+) -> Result<(), CreateError> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
+        .map_err(|e| CreateError::from_io(origin, "fchmod", size, e))?;
+    flock(file, libc::LOCK_SH).map_err(|e| CreateError::from_io(origin, "flock", size, e))
 }
 
 /// Takes the shared "in use" lock on an opened region file, waiting out a remover that
 /// holds it exclusively; then checks that the file was not removed meanwhile.
-fn mark_in_use_opened(file: &File) -> Result<(), OpenError> {
-    flock(file, libc::LOCK_SH).map_err(|e| OpenError::from_io("flock", e))?;
+fn mark_in_use_opened(file: &File, origin: &Origin) -> Result<(), OpenError> {
+    flock(file, libc::LOCK_SH).map_err(|e| OpenError::from_io(origin, "flock", e))?;
     let meta = file
         .metadata()
-        .map_err(|e| OpenError::from_io("fstat", e))?;
+        .map_err(|e| OpenError::from_io(origin, "fstat", e))?;
     if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 {
-        return Err(OpenError::NotFound(io::Error::from(
-            io::ErrorKind::NotFound,
-        )));
+        return Err(OpenError::NotFound {
+            region: origin.clone(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        });
     }
     Ok(())
 }
@@ -114,13 +127,14 @@ pub(crate) fn anonymous(size: usize) -> Result<File, CreateError> {
     use nix::fcntl::{fcntl, FcntlArg, SealFlag};
     use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
     let flags = MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING;
+    let origin = &Origin::Anonymous;
     let fd: OwnedFd = memfd_create(c"shmarray", flags)
-        .map_err(|e| CreateError::from_io("memfd_create", size, e.into()))?;
+        .map_err(|e| CreateError::from_io(origin, "memfd_create", size, e.into()))?;
     let file = File::from(fd);
-    reserve(&file, size)?;
+    reserve(&file, size, origin)?;
     let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL;
     fcntl(file.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals))
-        .map_err(|e| CreateError::from_io("fcntl(F_ADD_SEALS)", size, e.into()))?;
+        .map_err(|e| CreateError::from_io(origin, "fcntl(F_ADD_SEALS)", size, e.into()))?;
     Ok(file)
 }
 
@@ -135,30 +149,34 @@ pub(crate) fn anonymous(size: usize) -> Result<File, CreateError> {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        match create_shm(&name, size) {
+        match create_shm(&name, size, 0o600) {
             Ok(file) => {
                 let _ = unlink_shm(&name);
                 return Ok(file);
             }
-            Err(CreateError::AlreadyExists(_)) => continue,
+            Err(CreateError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e),
         }
     }
 }
 
-/// Creates the named shared memory object `name` of `size` bytes, mode 0600, failing if it
-/// exists. On failure after creation the object is removed again: nothing is left behind.
-pub(crate) fn create_shm(name: &str, size: usize) -> Result<File, CreateError> {
+/// Creates the named shared memory object `name` of `size` bytes with permission bits
+/// `mode`, failing if it exists. On failure after creation the object is removed again:
+/// nothing is left behind.
+pub(crate) fn create_shm(name: &str, size: usize, mode: u32) -> Result<File, CreateError> {
     use nix::fcntl::OFlag;
     use nix::sys::mman::{shm_open, shm_unlink};
     use nix::sys::stat::Mode;
     let cname = shm_name(name).map_err(CreateError::InvalidName)?;
+    let origin = &Origin::Named(name.to_owned());
     let flags =
         OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = shm_open(cname.as_c_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR)
-        .map_err(|e| CreateError::from_io("shm_open", size, e.into()))?;
+        .map_err(|e| CreateError::from_io(origin, "shm_open", size, e.into()))?;
     let file = File::from(fd);
-    if let Err(e) = mark_in_use_created(&file, size).and_then(|()| reserve(&file, size)) {
+    if let Err(e) =
+        prepare_created(&file, size, mode, origin).and_then(|()| reserve(&file, size, origin))
+    {
         let _ = shm_unlink(cname.as_c_str());
         return Err(e);
     }
@@ -168,7 +186,7 @@ pub(crate) fn create_shm(name: &str, size: usize) -> Result<File, CreateError> {
 /// Opens the named shared memory object `name` for reading and writing, marked in use.
 pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
     let file = open_shm_unmarked(name)?;
-    mark_in_use_opened(&file)?;
+    mark_in_use_opened(&file, &Origin::Named(name.to_owned()))?;
     Ok(file)
 }
 
@@ -191,7 +209,7 @@ fn open_shm_with(name: &str, access: nix::fcntl::OFlag) -> Result<File, OpenErro
     let cname = shm_name(name).map_err(OpenError::InvalidName)?;
     let flags = access | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = shm_open(cname.as_c_str(), flags, Mode::empty())
-        .map_err(|e| OpenError::from_io("shm_open", e.into()))?;
+        .map_err(|e| OpenError::from_io(&Origin::Named(name.to_owned()), "shm_open", e.into()))?;
     Ok(File::from(fd))
 }
 
@@ -207,13 +225,14 @@ pub(crate) fn shm_path(name: &str) -> Result<std::path::PathBuf, OpenError> {
 pub(crate) fn unlink_shm(name: &str) -> Result<(), OpenError> {
     let cname = shm_name(name).map_err(OpenError::InvalidName)?;
     nix::sys::mman::shm_unlink(cname.as_c_str())
-        .map_err(|e| OpenError::from_io("shm_unlink", e.into()))
+        .map_err(|e| OpenError::from_io(&Origin::Named(name.to_owned()), "shm_unlink", e.into()))
 }
 
-/// Creates the regular file `path` of `size` bytes, mode 0600, failing if anything (a
-/// symbolic link included) is at the path already. On failure after creation the file is
-/// removed again.
-pub(crate) fn create_file(path: &Path, size: usize) -> Result<File, CreateError> {
+/// Creates the regular file `path` of `size` bytes with permission bits `mode`, failing if
+/// anything (a symbolic link included) is at the path already. On failure after creation
+/// the file is removed again.
+pub(crate) fn create_file(path: &Path, size: usize, mode: u32) -> Result<File, CreateError> {
+    let origin = &Origin::File(path.to_owned());
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -221,8 +240,10 @@ pub(crate) fn create_file(path: &Path, size: usize) -> Result<File, CreateError>
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| CreateError::from_io("open", size, e))?;
-    if let Err(e) = mark_in_use_created(&file, size).and_then(|()| reserve(&file, size)) {
+        .map_err(|e| CreateError::from_io(origin, "open", size, e))?;
+    if let Err(e) =
+        prepare_created(&file, size, mode, origin).and_then(|()| reserve(&file, size, origin))
+    {
         let _ = std::fs::remove_file(path);
         return Err(e);
     }
@@ -233,7 +254,7 @@ pub(crate) fn create_file(path: &Path, size: usize) -> Result<File, CreateError>
 /// in use.
 pub(crate) fn open_file(path: &Path) -> Result<File, OpenError> {
     let file = open_file_unmarked(path)?;
-    mark_in_use_opened(&file)?;
+    mark_in_use_opened(&file, &Origin::File(path.to_owned()))?;
     Ok(file)
 }
 
@@ -253,7 +274,7 @@ fn open_file_with(path: &Path, write: bool) -> Result<File, OpenError> {
         .write(write)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| OpenError::from_io("open", e))
+        .map_err(|e| OpenError::from_io(&Origin::File(path.to_owned()), "open", e))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Error types, one per operation: creating, opening, locking, snapshotting.
 
 use crate::element::TypeCode;
+use crate::origin::Origin;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -28,16 +29,26 @@ impl std::error::Error for InvalidName {}
 
 /// Why an array could not be created.
 ///
+/// Every variant but [`InvalidName`](CreateError::InvalidName) (which carries the name)
+/// names the region it is about, and its `Display` says so; an OS error is the
+/// [`source`](std::error::Error::source), not repeated in the message.
+///
 /// ```
 /// use shmarray::{CreateError, SharedArray};
 /// let err = SharedArray::<u64>::new(usize::MAX).unwrap_err();
 /// assert!(matches!(err, CreateError::TooLarge { .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     format!("anonymous region of {} elements of 8 bytes is larger than the address space", usize::MAX)
+/// );
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CreateError {
     /// `len` elements of `elem_size` bytes, plus the header, overflow or exceed `isize::MAX`.
     TooLarge {
+        /// The region.
+        region: Origin,
         /// Elements asked for.
         len: usize,
         /// Bytes per element.
@@ -46,10 +57,17 @@ pub enum CreateError {
     /// The name is not a valid POSIX shared memory name.
     InvalidName(InvalidName),
     /// A segment or file of that name exists already; it was not touched.
-    AlreadyExists(io::Error),
+    AlreadyExists {
+        /// The region.
+        region: Origin,
+        /// The OS error (`EEXIST`).
+        source: io::Error,
+    },
     /// The filesystem (for named arrays, `/dev/shm`) has no room for the region. Nothing was
     /// left behind.
     OutOfSpace {
+        /// The region.
+        region: Origin,
         /// Bytes the region needed.
         bytes: usize,
         /// The OS error (`ENOSPC`).
@@ -57,6 +75,8 @@ pub enum CreateError {
     },
     /// Another OS call failed.
     Io {
+        /// The region.
+        region: Origin,
         /// The call that failed.
         op: &'static str,
         /// The OS error.
@@ -67,16 +87,20 @@ pub enum CreateError {
 impl fmt::Display for CreateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CreateError::TooLarge { len, elem_size } => write!(
+            CreateError::TooLarge {
+                region,
+                len,
+                elem_size,
+            } => write!(
                 f,
-                "an array of {len} elements of {elem_size} bytes is larger than the address space"
+                "{region} of {len} elements of {elem_size} bytes is larger than the address space"
             ),
             CreateError::InvalidName(e) => e.fmt(f),
-            CreateError::AlreadyExists(e) => write!(f, "region already exists: {e}"),
-            CreateError::OutOfSpace { bytes, source } => {
-                write!(f, "no space for a region of {bytes} bytes: {source}")
+            CreateError::AlreadyExists { region, .. } => write!(f, "{region} already exists"),
+            CreateError::OutOfSpace { region, bytes, .. } => {
+                write!(f, "no space for {region} of {bytes} bytes")
             }
-            CreateError::Io { op, source } => write!(f, "{op} failed: {source}"),
+            CreateError::Io { region, op, .. } => write!(f, "creating {region}: {op} failed"),
         }
     }
 }
@@ -84,25 +108,73 @@ impl fmt::Display for CreateError {
 impl std::error::Error for CreateError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CreateError::InvalidName(e) => Some(e),
-            CreateError::AlreadyExists(e) => Some(e),
-            CreateError::OutOfSpace { source, .. } | CreateError::Io { source, .. } => Some(source),
-            CreateError::TooLarge { .. } => None,
+            CreateError::AlreadyExists { source, .. }
+            | CreateError::OutOfSpace { source, .. }
+            | CreateError::Io { source, .. } => Some(source),
+            CreateError::InvalidName(_) | CreateError::TooLarge { .. } => None,
         }
     }
 }
 
 impl CreateError {
+    /// The region the error is about (`None` for an invalid name, which
+    /// [`InvalidName`] carries as given).
+    ///
+    /// ```
+    /// # let name = format!("shmarray-doc-create-region-{}", std::process::id());
+    /// let _first = shmarray::SharedArray::<u8>::options().unlink_on_drop(true).create(&name, 1)?;
+    /// let err = shmarray::SharedArray::<u8>::create(&name, 1).unwrap_err();
+    /// assert_eq!(err.region().and_then(|r| r.name()), Some(name.as_str()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn region(&self) -> Option<&Origin> {
+        match self {
+            CreateError::TooLarge { region, .. }
+            | CreateError::AlreadyExists { region, .. }
+            | CreateError::OutOfSpace { region, .. }
+            | CreateError::Io { region, .. } => Some(region),
+            CreateError::InvalidName(_) => None,
+        }
+    }
+
     /// Classifies an OS error from a creating call.
     #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) fn from_io(op: &'static str, bytes: usize, source: io::Error) -> CreateError {
+    pub(crate) fn from_io(
+        region: &Origin,
+        op: &'static str,
+        bytes: usize,
+        source: io::Error,
+    ) -> CreateError {
+        let region = region.clone();
         match source.raw_os_error() {
-            Some(libc::EEXIST) => CreateError::AlreadyExists(source),
+            Some(libc::EEXIST) => CreateError::AlreadyExists { region, source },
             Some(libc::ENOSPC) | Some(libc::EFBIG) | Some(libc::ENOMEM) => {
-                CreateError::OutOfSpace { bytes, source }
+                CreateError::OutOfSpace {
+                    region,
+                    bytes,
+                    source,
+                }
             }
-            _ => CreateError::Io { op, source },
+            _ => CreateError::Io { region, op, source },
         }
+    }
+}
+
+/// The Rust name of an element type, which messages give before the Python type code.
+fn rust_name(code: TypeCode) -> &'static str {
+    match code {
+        TypeCode::I8 => "i8",
+        TypeCode::U8 => "u8",
+        TypeCode::I16 => "i16",
+        TypeCode::U16 => "u16",
+        TypeCode::I32 => "i32",
+        TypeCode::U32 => "u32",
+        TypeCode::I64 => "i64",
+        TypeCode::U64 => "u64",
+        TypeCode::Isize => "isize",
+        TypeCode::Usize => "usize",
+        TypeCode::F32 => "f32",
+        TypeCode::F64 => "f64",
     }
 }
 
@@ -110,22 +182,37 @@ impl CreateError {
 ///
 /// Every check is made before any cell is handed out, so a region written by a hostile or
 /// broken process gives one of these, never a panic, an out-of-bounds read or a `SIGBUS`.
+/// Every variant but [`InvalidName`](OpenError::InvalidName) names the region in its
+/// `Display`; an OS error is the [`source`](std::error::Error::source), not repeated in the
+/// message.
 ///
 /// ```
 /// use shmarray::{OpenError, SharedArray};
 /// let err = SharedArray::<u64>::open("shmarray-doc-no-such-name").unwrap_err();
-/// assert!(matches!(err, OpenError::NotFound(_)));
+/// assert!(matches!(err, OpenError::NotFound { .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     r#"no region named "shmarray-doc-no-such-name" (/dev/shm/shmarray-doc-no-such-name)"#
+/// );
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OpenError {
     /// No segment or file of that name.
-    NotFound(io::Error),
+    NotFound {
+        /// The region.
+        region: Origin,
+        /// The OS error (`ENOENT`).
+        source: io::Error,
+    },
     /// The name is not a valid POSIX shared memory name.
     InvalidName(InvalidName),
-    /// The file is shorter than its header (still, when the open timeout ran out: a creator
-    /// sizes its file just after creating it), or than the cells its header describes.
+    /// The file is shorter than its header, or than the cells its header describes. (An
+    /// empty file is waited on for the open timeout first: a creator sizes its file just
+    /// after creating it.)
     TooShort {
+        /// The region.
+        region: Origin,
         /// Bytes the file has.
         size: u64,
         /// Bytes it would need.
@@ -133,11 +220,15 @@ pub enum OpenError {
     },
     /// The file does not start with this crate's magic number: it is not an array region.
     BadMagic {
+        /// The region.
+        region: Origin,
         /// The first eight bytes, little-endian.
         found: u64,
     },
     /// The region was written by a build with another layout version.
     UnsupportedVersion {
+        /// The region.
+        region: Origin,
         /// Version in the file.
         found: u32,
         /// Version this build reads.
@@ -145,6 +236,8 @@ pub enum OpenError {
     },
     /// The header's fixed fields do not match their checksum: corrupted or forged.
     BadChecksum {
+        /// The region.
+        region: Origin,
         /// Checksum stored in the header.
         stored: u64,
         /// Checksum of the fields as read.
@@ -152,6 +245,8 @@ pub enum OpenError {
     },
     /// The region holds another element type than the one asked for.
     WrongType {
+        /// The region.
+        region: Origin,
         /// The caller's element type.
         expected: TypeCode,
         /// The type code word stored in the header (a Python type code letter if valid).
@@ -161,30 +256,53 @@ pub enum OpenError {
     /// [`StripedArray`](crate::Layout::Striped) region opened as a
     /// [`SharedArray`](crate::SharedArray), or a dense one opened as striped.
     WrongLayout {
+        /// The region.
+        region: Origin,
         /// The layout of the caller's array kind.
         expected: crate::Layout,
         /// The layout word stored in the header ([`Layout::code`](crate::Layout::code) if
         /// valid).
         found: u32,
     },
+    /// [`open_or_create`](crate::ArrayOptions::open_or_create) found the region with another
+    /// number of elements than it was asked to create.
+    WrongLength {
+        /// The region.
+        region: Origin,
+        /// The length asked for.
+        expected: usize,
+        /// The region's length.
+        found: usize,
+    },
     /// The header is self-consistent but describes a layout this build cannot use.
     BadLayout {
+        /// The region.
+        region: Origin,
         /// What does not fit.
         reason: &'static str,
     },
     /// The header's state word holds neither "initialising" nor "ready".
     BadState {
+        /// The region.
+        region: Origin,
         /// The word found.
         found: u32,
     },
     /// The creator had not finished initialising when the timeout ran out (or died before it
     /// did).
     NotReady {
+        /// The region.
+        region: Origin,
         /// How long `open` waited.
         waited: Duration,
     },
+    /// [`open_or_create`](crate::ArrayOptions::open_or_create) found no region and could not
+    /// create one. `Display` and `source` are those of the [`CreateError`].
+    Create(CreateError),
     /// Another OS call failed.
     Io {
+        /// The region.
+        region: Origin,
         /// The call that failed.
         op: &'static str,
         /// The OS error.
@@ -195,45 +313,83 @@ pub enum OpenError {
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenError::NotFound(e) => write!(f, "no such region: {e}"),
+            OpenError::NotFound { region, .. } => region.fmt_missing(f),
             OpenError::InvalidName(e) => e.fmt(f),
-            OpenError::TooShort { size, needed } => write!(
+            OpenError::TooShort {
+                region,
+                size,
+                needed,
+            } => write!(
                 f,
-                "region file is {size} bytes, shorter than the {needed} bytes it must hold"
+                "{region} is {size} bytes, shorter than the {needed} bytes it must hold"
             ),
-            OpenError::BadMagic { found } => {
-                write!(f, "not a shmarray region (magic {found:#018x})")
+            OpenError::BadMagic { region, found } => {
+                write!(f, "{region} is not a shmarray region (magic {found:#018x})")
             }
-            OpenError::UnsupportedVersion { found, supported } => write!(
+            OpenError::UnsupportedVersion {
+                region,
+                found,
+                supported,
+            } => write!(
                 f,
-                "region layout version {found}, this build reads version {supported}"
+                "{region} has layout version {found}, this build reads version {supported}"
             ),
-            OpenError::BadChecksum { stored, computed } => write!(
+            OpenError::BadChecksum {
+                region,
+                stored,
+                computed,
+            } => write!(
                 f,
-                "region header is corrupt (checksum {stored:#x}, fields give {computed:#x})"
+                "{region} has a corrupt header (checksum {stored:#x}, fields give {computed:#x})"
             ),
-            OpenError::WrongType { expected, found } => {
+            OpenError::WrongType {
+                region,
+                expected,
+                found,
+            } => {
+                let want = rust_name(*expected);
+                let want_code = expected.as_char();
                 match char::from_u32(*found).and_then(TypeCode::from_char) {
-                    Some(code) => write!(f, "region holds {code} elements, not {expected}"),
+                    Some(code) => write!(
+                        f,
+                        "{region} holds {} elements (type code '{}'), not {want} ('{want_code}')",
+                        rust_name(code),
+                        code.as_char()
+                    ),
                     None => write!(
                         f,
-                        "region holds unknown type code {found:#x}, not {expected}"
+                        "{region} holds an unknown type code {found:#x}, not {want} ('{want_code}')"
                     ),
                 }
             }
-            OpenError::WrongLayout { expected, found } => match crate::Layout::from_code(*found) {
-                Some(layout) => write!(f, "region holds a {layout} array, not a {expected} one"),
-                None => write!(f, "region holds unknown layout {found:#x}, not {expected}"),
+            OpenError::WrongLayout {
+                region,
+                expected,
+                found,
+            } => match crate::Layout::from_code(*found) {
+                Some(layout) => write!(f, "{region} holds a {layout} array, not a {expected} one"),
+                None => write!(
+                    f,
+                    "{region} holds an unknown layout {found:#x}, not {expected}"
+                ),
             },
-            OpenError::BadLayout { reason } => write!(f, "unusable region layout: {reason}"),
-            OpenError::BadState { found } => {
-                write!(f, "region header has an unknown state word {found:#x}")
+            OpenError::WrongLength {
+                region,
+                expected,
+                found,
+            } => write!(f, "{region} holds {found} elements, not {expected}"),
+            OpenError::BadLayout { region, reason } => {
+                write!(f, "{region} has an unusable layout: {reason}")
             }
-            OpenError::NotReady { waited } => write!(
+            OpenError::BadState { region, found } => {
+                write!(f, "{region} has an unknown state word {found:#x}")
+            }
+            OpenError::NotReady { region, waited } => write!(
                 f,
-                "region still initialising after {waited:?} (its creator may have died)"
+                "{region} still initialising after {waited:?} (its creator may have died)"
             ),
-            OpenError::Io { op, source } => write!(f, "{op} failed: {source}"),
+            OpenError::Create(e) => e.fmt(f),
+            OpenError::Io { region, op, .. } => write!(f, "opening {region}: {op} failed"),
         }
     }
 }
@@ -241,20 +397,49 @@ impl fmt::Display for OpenError {
 impl std::error::Error for OpenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            OpenError::NotFound(e) | OpenError::Io { source: e, .. } => Some(e),
-            OpenError::InvalidName(e) => Some(e),
+            OpenError::NotFound { source, .. } | OpenError::Io { source, .. } => Some(source),
+            OpenError::Create(e) => e.source(),
             _ => None,
         }
     }
 }
 
 impl OpenError {
+    /// The region the error is about (`None` for an invalid name, which [`InvalidName`]
+    /// carries as given).
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let err = shmarray::SharedArray::<u8>::open_file("/nonexistent/counts").unwrap_err();
+    /// assert_eq!(err.region().and_then(|r| r.path()), Some(Path::new("/nonexistent/counts")));
+    /// assert_eq!(err.to_string(), r#"no region file "/nonexistent/counts""#);
+    /// ```
+    pub fn region(&self) -> Option<&Origin> {
+        match self {
+            OpenError::NotFound { region, .. }
+            | OpenError::TooShort { region, .. }
+            | OpenError::BadMagic { region, .. }
+            | OpenError::UnsupportedVersion { region, .. }
+            | OpenError::BadChecksum { region, .. }
+            | OpenError::WrongType { region, .. }
+            | OpenError::WrongLayout { region, .. }
+            | OpenError::WrongLength { region, .. }
+            | OpenError::BadLayout { region, .. }
+            | OpenError::BadState { region, .. }
+            | OpenError::NotReady { region, .. }
+            | OpenError::Io { region, .. } => Some(region),
+            OpenError::Create(e) => e.region(),
+            OpenError::InvalidName(_) => None,
+        }
+    }
+
     /// Classifies an OS error from an opening call.
     #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) fn from_io(op: &'static str, source: io::Error) -> OpenError {
+    pub(crate) fn from_io(region: &Origin, op: &'static str, source: io::Error) -> OpenError {
+        let region = region.clone();
         match source.kind() {
-            io::ErrorKind::NotFound => OpenError::NotFound(source),
-            _ => OpenError::Io { op, source },
+            io::ErrorKind::NotFound => OpenError::NotFound { region, source },
+            _ => OpenError::Io { region, op, source },
         }
     }
 }

@@ -41,6 +41,7 @@ use crate::control::Control;
 use crate::element::TypeCode;
 use crate::error::OpenError;
 use crate::layout::{payload_size, Layout, MAX_STRIPES, STRIPE_ALIGN};
+use crate::origin::Origin;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 use std::time::{Duration, Instant};
@@ -159,9 +160,19 @@ impl Fields {
     /// `expected` (an element type and layout; `len`, `stripes` and `flags` are taken from
     /// the header) and that a file of `file_size` bytes holds every cell. Returns the shape
     /// and the offset of the first cell.
-    fn check_layout(&self, expected: Shape, file_size: u64) -> Result<(Shape, usize), OpenError> {
+    fn check_layout(
+        &self,
+        expected: Shape,
+        file_size: u64,
+        origin: &Origin,
+    ) -> Result<(Shape, usize), OpenError> {
         let found = self;
-        let bad = |reason| Err(OpenError::BadLayout { reason });
+        let bad = |reason| {
+            Err(OpenError::BadLayout {
+                region: origin.clone(),
+                reason,
+            })
+        };
         if found.header_size as usize != HEADER_SIZE {
             return bad("header size differs from this build's");
         }
@@ -188,6 +199,7 @@ impl Fields {
             return bad("seqlock disabled, which this build cannot read");
         }
         let overflow = || OpenError::BadLayout {
+            region: origin.clone(),
             reason: "length overflows the address space",
         };
         let len = usize::try_from(found.len).map_err(|_| overflow())?;
@@ -203,6 +215,7 @@ impl Fields {
             .ok_or_else(overflow)? as u64;
         if file_size < needed {
             return Err(OpenError::TooShort {
+                region: origin.clone(),
                 size: file_size,
                 needed,
             });
@@ -307,32 +320,42 @@ impl Header {
         expected: Shape,
         file_size: u64,
         timeout: Duration,
+        origin: &Origin,
     ) -> Result<(Shape, usize), OpenError> {
-        self.wait_ready(timeout)?;
-        let found = self.read_fields()?;
+        self.wait_ready(timeout, origin)?;
+        let found = self.read_fields(origin)?;
         if found.layout != expected.layout.code() {
             return Err(OpenError::WrongLayout {
+                region: origin.clone(),
                 expected: expected.layout,
                 found: found.layout,
             });
         }
         if found.type_code != expected.type_code.as_char() as u32 {
             return Err(OpenError::WrongType {
+                region: origin.clone(),
                 expected: expected.type_code,
                 found: found.type_code,
             });
         }
-        found.check_layout(expected, file_size)
+        found.check_layout(expected, file_size, origin)
     }
 
     /// What a published header describes, read without knowing its element type or layout
     /// and without waiting: a region whose creator has not finished is
     /// [`OpenError::NotReady`] at once. Every check of [`Header::validate`] is made, against
     /// the element type and layout the header names. Returns the shape and the version.
-    pub(crate) fn describe(&self, file_size: u64) -> Result<(Shape, u32), OpenError> {
-        self.wait_ready(Duration::ZERO)?;
-        let found = self.read_fields()?;
-        let bad = |reason| OpenError::BadLayout { reason };
+    pub(crate) fn describe(
+        &self,
+        file_size: u64,
+        origin: &Origin,
+    ) -> Result<(Shape, u32), OpenError> {
+        self.wait_ready(Duration::ZERO, origin)?;
+        let found = self.read_fields(origin)?;
+        let bad = |reason| OpenError::BadLayout {
+            region: origin.clone(),
+            reason,
+        };
         let layout = Layout::from_code(found.layout).ok_or(bad("unknown layout"))?;
         let type_code = char::from_u32(found.type_code)
             .and_then(TypeCode::from_char)
@@ -346,13 +369,13 @@ impl Header {
             stripes: 1,
             flags: FLAG_SEQLOCK,
         };
-        let (shape, _) = found.check_layout(named, file_size)?;
+        let (shape, _) = found.check_layout(named, file_size, origin)?;
         Ok((shape, found.version))
     }
 
     /// Loads the fixed fields and checks the magic number, the version and the checksum.
     /// Call only once `wait_ready` succeeded.
-    fn read_fields(&self) -> Result<Fields, OpenError> {
+    fn read_fields(&self, origin: &Origin) -> Result<Fields, OpenError> {
         let f = &*self.fixed;
         // Relaxed: ordered after the creator's stores by the Acquire load in `wait_ready`.
         let found = Fields {
@@ -370,22 +393,30 @@ impl Header {
         };
         let stored = f.checksum.load(Ordering::Relaxed);
         if found.magic != MAGIC {
-            return Err(OpenError::BadMagic { found: found.magic });
+            return Err(OpenError::BadMagic {
+                region: origin.clone(),
+                found: found.magic,
+            });
         }
         if found.version != LAYOUT_VERSION {
             return Err(OpenError::UnsupportedVersion {
+                region: origin.clone(),
                 found: found.version,
                 supported: LAYOUT_VERSION,
             });
         }
         let computed = checksum(&found);
         if stored != computed {
-            return Err(OpenError::BadChecksum { stored, computed });
+            return Err(OpenError::BadChecksum {
+                region: origin.clone(),
+                stored,
+                computed,
+            });
         }
         Ok(found)
     }
 
-    fn wait_ready(&self, timeout: Duration) -> Result<(), OpenError> {
+    fn wait_ready(&self, timeout: Duration, origin: &Origin) -> Result<(), OpenError> {
         let start = Instant::now();
         let mut pause = Duration::from_micros(50);
         loop {
@@ -393,17 +424,28 @@ impl Header {
             // after the Acquire below.
             let magic = self.fixed.magic.load(Ordering::Relaxed);
             if magic != 0 && magic != MAGIC {
-                return Err(OpenError::BadMagic { found: magic });
+                return Err(OpenError::BadMagic {
+                    region: origin.clone(),
+                    found: magic,
+                });
             }
             // Acquire: pairs with the Release store in `publish`.
             match self.fixed.state.load(Ordering::Acquire) {
                 STATE_READY => return Ok(()),
                 STATE_INITIALIZING => {}
-                other => return Err(OpenError::BadState { found: other }),
+                other => {
+                    return Err(OpenError::BadState {
+                        region: origin.clone(),
+                        found: other,
+                    })
+                }
             }
             let waited = start.elapsed();
             if waited >= timeout {
-                return Err(OpenError::NotReady { waited });
+                return Err(OpenError::NotReady {
+                    region: origin.clone(),
+                    waited,
+                });
             }
             std::thread::sleep(pause.min(timeout - waited));
             pause = (pause * 2).min(Duration::from_millis(10));

@@ -13,6 +13,7 @@ use crate::element::TypeCode;
 use crate::error::OpenError;
 use crate::header::FLAG_SEQLOCK;
 use crate::layout::Layout;
+use crate::origin::Origin;
 use crate::raw_lock::Peeked;
 use crate::region::HeaderView;
 use crate::stale;
@@ -142,10 +143,11 @@ impl RegionInfo {
 /// ```
 pub fn inspect(name: &str) -> Result<RegionInfo, OpenError> {
     let path = backing::shm_path(name)?;
-    stale::refuse_special_file(&path)?;
+    let origin = Origin::Named(name.to_owned());
+    stale::refuse_special_file(&path, &origin)?;
     let file = backing::open_shm_read_only(name)?;
     let bare = name.strip_prefix('/').unwrap_or(name);
-    read(&file, Some(bare.to_owned()), path)
+    read(&file, Some(bare.to_owned()), path, &origin)
 }
 
 /// As [`inspect`], for a region file made by
@@ -165,22 +167,28 @@ pub fn inspect(name: &str) -> Result<RegionInfo, OpenError> {
 /// ```
 pub fn inspect_file(path: impl AsRef<Path>) -> Result<RegionInfo, OpenError> {
     let path = path.as_ref();
-    stale::refuse_special_file(path)?;
+    let origin = Origin::File(path.to_owned());
+    stale::refuse_special_file(path, &origin)?;
     let file = backing::open_file_read_only(path)?;
-    read(&file, None, path.to_owned())
+    read(&file, None, path.to_owned(), &origin)
 }
 
-fn read(file: &File, name: Option<String>, path: PathBuf) -> Result<RegionInfo, OpenError> {
-    let meta = stale::fstat(file)?;
+fn read(
+    file: &File,
+    name: Option<String>,
+    path: PathBuf,
+    origin: &Origin,
+) -> Result<RegionInfo, OpenError> {
+    let meta = stale::fstat(file, origin)?;
     if !meta.file_type().is_file() {
-        return Err(stale::not_a_regular_file());
+        return Err(stale::not_a_regular_file(origin));
     }
-    let view = HeaderView::map(file)?;
+    let view = HeaderView::map(file, origin)?;
     let header = view.header();
-    let (shape, version) = header.describe(meta.len())?;
+    let (shape, version) = header.describe(meta.len(), origin)?;
     // Only now, the file being a region of this crate, is its flock probed: another
     // program's file is never locked.
-    let in_use = stale::in_use(file)?;
+    let in_use = stale::in_use(file, origin)?;
     let peek = header.control().peek();
     let lock = match (peek.lock, peek.death_recorded) {
         (None, _) => LockState::Unknown,

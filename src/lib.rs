@@ -68,6 +68,8 @@
 //! | file | what |
 //! |---|---|
 //! | `array.rs` | [`SharedArray`]: constructors and lock-free element operations |
+//! | `options.rs` | [`ArrayOptions`]: the builder behind every constructor (mode, unlink on drop, open timeout, `open_or_create`) |
+//! | `origin.rs` | [`Origin`]: where a region lives, as `name()`/`path()` and errors report it |
 //! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout` |
 //! | `arc_guard.rs` | [`ArcArrayGuard`]: the lock held through an `Arc`, for owners that cannot hold a borrow |
 //! | `snapshot.rs` | `snapshot`/`snapshot_into`: the seqlock read side |
@@ -112,6 +114,7 @@ mod error;
 mod guard;
 mod heap;
 mod layout;
+mod origin;
 mod raw_lock;
 mod seqlock;
 mod snapshot;
@@ -123,6 +126,8 @@ mod backing;
 mod header;
 #[cfg(not(loom))]
 mod inspect;
+#[cfg(not(loom))]
+mod options;
 #[cfg(not(loom))]
 mod region;
 #[cfg(not(loom))]
@@ -136,6 +141,9 @@ pub use guard::ArrayGuard;
 #[cfg(not(loom))]
 pub use inspect::{inspect, inspect_file, LockState, RegionInfo};
 pub use layout::Layout;
+#[cfg(not(loom))]
+pub use options::ArrayOptions;
+pub use origin::Origin;
 #[cfg(not(loom))]
 pub use stale::{remove_stale, remove_stale_file};
 

@@ -15,6 +15,7 @@
 
 use crate::error::{CreateError, OpenError};
 use crate::header::{Header, Shape, HEADER_SIZE};
+use crate::origin::Origin;
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
 use std::time::Duration;
@@ -24,21 +25,31 @@ pub(crate) struct Region {
     map: MmapRaw,
     data_offset: usize,
     /// Kept open for its shared "in use" `flock` (named and file regions; see `backing.rs`).
-    _file: File,
+    file: File,
+    /// Where the region lives, for `name()`, `path()`, `Debug` and messages.
+    origin: Origin,
+    /// True if this handle created the region (rather than opening it).
+    created: bool,
+    /// Remove the name or file when dropped (set only on a handle that created it).
+    unlink_on_drop: bool,
+    /// The process that made this handle: a child that inherited it through `fork` does not
+    /// remove the name when it drops its copy.
+    pid: u32,
 }
 
 impl Region {
     /// Maps `file`, which holds `shape.region_size()` zero bytes, and writes the header.
     /// The region is not yet ready: the caller fills the cells and then calls `publish`.
-    pub(crate) fn init(file: File, shape: Shape) -> Result<Region, CreateError> {
-        let size = shape.region_size().ok_or(CreateError::TooLarge {
+    pub(crate) fn init(file: File, shape: Shape, origin: Origin) -> Result<Region, CreateError> {
+        let size = shape.region_size().ok_or_else(|| CreateError::TooLarge {
+            region: origin.clone(),
             len: shape.len,
             elem_size: shape.elem_size,
         })?;
         let map = MmapOptions::new()
             .len(size)
             .map_raw(&file)
-            .map_err(|e| CreateError::from_io("mmap", size, e))?;
+            .map_err(|e| CreateError::from_io(&origin, "mmap", size, e))?;
         // SAFETY:
         // - the mapping is `size >= HEADER_SIZE` bytes, page aligned, and zero-filled (the
         //   file was just created and sized by `backing.rs`);
@@ -46,6 +57,7 @@ impl Region {
         //   `state` until `state` is READY.
         unsafe { Header::init_at(map.as_mut_ptr().cast::<Header>(), shape) }.map_err(|e| {
             CreateError::Io {
+                region: origin.clone(),
                 op: "pthread_mutex_init",
                 source: e,
             }
@@ -53,8 +65,17 @@ impl Region {
         Ok(Region {
             map,
             data_offset: crate::header::DATA_OFFSET,
-            _file: file,
+            file,
+            origin,
+            created: true,
+            unlink_on_drop: false,
+            pid: std::process::id(),
         })
+    }
+
+    /// Makes dropping this handle remove the region's name or file (which it created).
+    pub(crate) fn set_unlink_on_drop(&mut self, unlink: bool) {
+        self.unlink_on_drop = unlink && self.created;
     }
 
     /// Maps an existing region file and checks its header against `expected` (whose `len`,
@@ -64,31 +85,47 @@ impl Region {
         file: File,
         expected: Shape,
         timeout: Duration,
+        origin: Origin,
     ) -> Result<(Region, Shape), OpenError> {
         let start = std::time::Instant::now();
-        let size = wait_for_header(&file, timeout)?;
+        let size = wait_for_header(&file, timeout, &origin)?;
         let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
+            region: origin.clone(),
             reason: "file larger than the address space",
         })?;
         let map = MmapOptions::new()
             .len(map_len)
             .map_raw(&file)
-            .map_err(|e| OpenError::from_io("mmap", e))?;
+            .map_err(|e| OpenError::from_io(&origin, "mmap", e))?;
         // SAFETY: the mapping holds at least HEADER_SIZE bytes (checked above), is page
         // aligned, and every bit pattern is a valid `Header` for the purpose it is put to
         // here: `validate` only makes atomic loads of the fixed fields.
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
         // One budget for both waits: what the size wait used is not granted again.
         let left = timeout.saturating_sub(start.elapsed());
-        let (shape, data_offset) = header.validate(expected, size, left)?;
+        let (shape, data_offset) = header.validate(expected, size, left, &origin)?;
         Ok((
             Region {
                 map,
                 data_offset,
-                _file: file,
+                file,
+                origin,
+                created: false,
+                unlink_on_drop: false,
+                pid: std::process::id(),
             },
             shape,
         ))
+    }
+
+    /// Where the region lives.
+    pub(crate) fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// True if this handle created the region.
+    pub(crate) fn created(&self) -> bool {
+        self.created
     }
 
     /// The header.
@@ -115,13 +152,14 @@ pub(crate) struct HeaderView {
 impl HeaderView {
     /// Maps the header of `file`, which must be at least `HEADER_SIZE` bytes long now (it
     /// is not waited for).
-    pub(crate) fn map(file: &File) -> Result<HeaderView, OpenError> {
+    pub(crate) fn map(file: &File, origin: &Origin) -> Result<HeaderView, OpenError> {
         let size = file
             .metadata()
-            .map_err(|e| OpenError::from_io("fstat", e))?
+            .map_err(|e| OpenError::from_io(origin, "fstat", e))?
             .len();
         if size < HEADER_SIZE as u64 {
             return Err(OpenError::TooShort {
+                region: origin.clone(),
                 size,
                 needed: HEADER_SIZE as u64,
             });
@@ -129,7 +167,7 @@ impl HeaderView {
         let map = MmapOptions::new()
             .len(HEADER_SIZE)
             .map_raw_read_only(file)
-            .map_err(|e| OpenError::from_io("mmap", e))?;
+            .map_err(|e| OpenError::from_io(origin, "mmap", e))?;
         Ok(HeaderView { map })
     }
 
@@ -143,25 +181,62 @@ impl HeaderView {
     }
 }
 
-/// The file's size, once it can hold a header. A creator sizes its file just after creating
-/// it, so an opener may briefly see it empty: that is waited out (bounded by `timeout`) like
-/// an unpublished header, and only then reported as too short.
-fn wait_for_header(file: &File, timeout: Duration) -> Result<u64, OpenError> {
+/// The file's size, once it can hold a header. A creator sizes its file in one step just
+/// after creating it, so an opener may briefly see it empty: that is waited out (bounded by
+/// `timeout`) like an unpublished header, and only then reported as too short. A file that
+/// is neither empty nor long enough for a header was not made by a creator: it is refused at
+/// once.
+fn wait_for_header(file: &File, timeout: Duration, origin: &Origin) -> Result<u64, OpenError> {
     let start = std::time::Instant::now();
     loop {
         let size = file
             .metadata()
-            .map_err(|e| OpenError::from_io("fstat", e))?
+            .map_err(|e| OpenError::from_io(origin, "fstat", e))?
             .len();
         if size >= HEADER_SIZE as u64 {
             return Ok(size);
         }
-        if start.elapsed() >= timeout {
+        if size > 0 || start.elapsed() >= timeout {
             return Err(OpenError::TooShort {
+                region: origin.clone(),
                 size,
                 needed: HEADER_SIZE as u64,
             });
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        if self.unlink_on_drop && self.pid == std::process::id() {
+            remove_if_still_ours(&self.file, &self.origin);
+        }
+    }
+}
+
+/// Removes the name or file of a region this handle created, if it still leads to the
+/// region's file (somebody may have removed it and created another meanwhile). Errors are
+/// ignored: there is nobody to report them to in `drop`, and a name already gone is the
+/// wanted outcome.
+fn remove_if_still_ours(file: &File, origin: &Origin) {
+    use std::os::unix::fs::MetadataExt;
+    let path = match origin {
+        Origin::Named(name) => match crate::backing::shm_path(name) {
+            Ok(path) => path,
+            Err(_) => return,
+        },
+        Origin::File(path) => path.clone(),
+        Origin::Anonymous | Origin::Heap => return,
+    };
+    let (Ok(open), Ok(now)) = (file.metadata(), std::fs::symlink_metadata(&path)) else {
+        return;
+    };
+    if open.dev() != now.dev() || open.ino() != now.ino() {
+        return;
+    }
+    let _ = match origin {
+        Origin::Named(name) => crate::backing::unlink_shm(name).map_err(drop),
+        _ => std::fs::remove_file(&path).map_err(drop),
+    };
 }

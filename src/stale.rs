@@ -14,6 +14,7 @@
 use crate::backing;
 use crate::error::OpenError;
 use crate::header::{HEADER_SIZE, MAGIC};
+use crate::origin::Origin;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -61,9 +62,10 @@ use std::path::Path;
 /// ```
 pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
     let path = backing::shm_path(name)?;
-    refuse_special_file(&path)?;
+    let origin = &Origin::Named(name.to_owned());
+    refuse_special_file(&path, origin)?;
     let file = backing::open_shm_unmarked(name)?;
-    remove_if_stale(&file, &path, || backing::unlink_shm(name))
+    remove_if_stale(&file, &path, origin, || backing::unlink_shm(name))
 }
 
 /// As [`remove_stale`], for a region file made by
@@ -98,10 +100,11 @@ pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
 /// ```
 pub fn remove_stale_file(path: impl AsRef<Path>) -> Result<bool, OpenError> {
     let path = path.as_ref();
-    refuse_special_file(path)?;
+    let origin = &Origin::File(path.to_owned());
+    refuse_special_file(path, origin)?;
     let file = backing::open_file_unmarked(path)?;
-    remove_if_stale(&file, path, || {
-        std::fs::remove_file(path).map_err(|e| OpenError::from_io("unlink", e))
+    remove_if_stale(&file, path, origin, || {
+        std::fs::remove_file(path).map_err(|e| OpenError::from_io(origin, "unlink", e))
     })
 }
 
@@ -109,22 +112,23 @@ pub fn remove_stale_file(path: impl AsRef<Path>) -> Result<bool, OpenError> {
 fn remove_if_stale(
     file: &File,
     path: &Path,
+    origin: &Origin,
     remove: impl FnOnce() -> Result<(), OpenError>,
 ) -> Result<bool, OpenError> {
-    let meta = fstat(file)?;
+    let meta = fstat(file, origin)?;
     if !meta.file_type().is_file() {
-        return Err(not_a_regular_file());
+        return Err(not_a_regular_file(origin));
     }
-    if !lock_if_unused(file)? {
+    if !lock_if_unused(file, origin)? {
         return Ok(false);
     }
     // The size is read with the lock held: see the module documentation.
-    let size = fstat(file)?.len();
+    let size = fstat(file, origin)?.len();
     if size == 0 {
         return Ok(false);
     }
-    check_magic(file, size)?;
-    if !same_file(file, path)? {
+    check_magic(file, size, origin)?;
+    if !same_file(file, path, origin)? {
         return Ok(false);
     }
     remove()?;
@@ -137,69 +141,75 @@ fn remove_if_stale(
 /// or a symbolic link (opening a device or a FIFO can have effects of its own). A symbolic
 /// link is left to the opener, which refuses it with `ELOOP`; a missing file to the opener,
 /// which reports it as not found.
-pub(crate) fn refuse_special_file(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn refuse_special_file(path: &Path, origin: &Origin) -> Result<(), OpenError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() || meta.file_type().is_symlink() => Ok(()),
-        Ok(_) => Err(not_a_regular_file()),
+        Ok(_) => Err(not_a_regular_file(origin)),
         Err(_) => Ok(()),
     }
 }
 
-pub(crate) fn not_a_regular_file() -> OpenError {
+pub(crate) fn not_a_regular_file(origin: &Origin) -> OpenError {
     OpenError::Io {
+        region: origin.clone(),
         op: "open",
         source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
     }
 }
 
-pub(crate) fn fstat(file: &File) -> Result<std::fs::Metadata, OpenError> {
-    file.metadata().map_err(|e| OpenError::from_io("fstat", e))
+pub(crate) fn fstat(file: &File, origin: &Origin) -> Result<std::fs::Metadata, OpenError> {
+    file.metadata()
+        .map_err(|e| OpenError::from_io(origin, "fstat", e))
 }
 
 /// Checks that `file` (of `size` bytes) starts with this crate's magic number. Read with
 /// `pread`, not through a mapping: nothing here can fault on a file that shrinks meanwhile.
-fn check_magic(file: &File, size: u64) -> Result<(), OpenError> {
+fn check_magic(file: &File, size: u64, origin: &Origin) -> Result<(), OpenError> {
     if size < HEADER_SIZE as u64 {
         return Err(OpenError::TooShort {
+            region: origin.clone(),
             size,
             needed: HEADER_SIZE as u64,
         });
     }
     let mut magic = [0u8; 8];
     file.read_exact_at(&mut magic, 0)
-        .map_err(|e| OpenError::from_io("pread", e))?;
+        .map_err(|e| OpenError::from_io(origin, "pread", e))?;
     let found = u64::from_le_bytes(magic);
     if found != MAGIC {
-        return Err(OpenError::BadMagic { found });
+        return Err(OpenError::BadMagic {
+            region: origin.clone(),
+            found,
+        });
     }
     Ok(())
 }
 
 /// Whether any live process has `file` open as a region: the same probe as removal, with
 /// the exclusive lock let go again at once when it was had. Never waits.
-pub(crate) fn in_use(file: &File) -> Result<bool, OpenError> {
-    if !lock_if_unused(file)? {
+pub(crate) fn in_use(file: &File, origin: &Origin) -> Result<bool, OpenError> {
+    if !lock_if_unused(file, origin)? {
         return Ok(true);
     }
-    backing::flock(file, libc::LOCK_UN).map_err(|e| OpenError::from_io("flock", e))?;
+    backing::flock(file, libc::LOCK_UN).map_err(|e| OpenError::from_io(origin, "flock", e))?;
     Ok(false)
 }
 
 /// Takes the exclusive lock without waiting: `true` if nobody holds the shared one.
-fn lock_if_unused(file: &File) -> Result<bool, OpenError> {
+fn lock_if_unused(file: &File, origin: &Origin) -> Result<bool, OpenError> {
     match backing::flock(file, libc::LOCK_EX | libc::LOCK_NB) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-        Err(e) => Err(OpenError::from_io("flock", e)),
+        Err(e) => Err(OpenError::from_io(origin, "flock", e)),
     }
 }
 
 /// True if `path` (not followed if a link) is the file `file` has open.
-fn same_file(file: &File, path: &Path) -> Result<bool, OpenError> {
-    let open = fstat(file)?;
+fn same_file(file: &File, path: &Path, origin: &Origin) -> Result<bool, OpenError> {
+    let open = fstat(file, origin)?;
     match std::fs::symlink_metadata(path) {
         Ok(now) => Ok(open.dev() == now.dev() && open.ino() == now.ino()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(OpenError::from_io("stat", e)),
+        Err(e) => Err(OpenError::from_io(origin, "stat", e)),
     }
 }

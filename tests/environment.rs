@@ -518,7 +518,7 @@ fn create_never_touches_an_existing_region_of_another_process() {
             SharedArray::<f64>::create_file(&path, 1).map(drop),
         ] {
             assert!(
-                matches!(result, Err(CreateError::AlreadyExists(_))),
+                matches!(result, Err(CreateError::AlreadyExists { .. })),
                 "{when}: {result:?}"
             );
         }
@@ -572,7 +572,7 @@ fn symbolic_links_are_never_followed() {
     for link in [&file_link, &dangling] {
         let created = SharedArray::<u64>::create_file(link, 4);
         assert!(
-            matches!(created, Err(CreateError::AlreadyExists(_))),
+            matches!(created, Err(CreateError::AlreadyExists { .. })),
             "{created:?}"
         );
         let opened = SharedArray::<u64>::open_file(link).unwrap_err();
@@ -582,7 +582,7 @@ fn symbolic_links_are_never_followed() {
     }
     let created = SharedArray::<u64>::create(&shm_name, 4);
     assert!(
-        matches!(created, Err(CreateError::AlreadyExists(_))),
+        matches!(created, Err(CreateError::AlreadyExists { .. })),
         "{created:?}"
     );
     let opened = SharedArray::<u64>::open(&shm_name).unwrap_err();
@@ -697,7 +697,7 @@ fn names_are_checked_by_every_named_entry_point() {
     assert!(remove_stale(&slashed).unwrap());
     assert!(matches!(
         SharedArray::<u16>::open(&longest),
-        Err(OpenError::NotFound(_))
+        Err(OpenError::NotFound { .. })
     ));
     scope.assert_nothing_left();
 }
@@ -738,8 +738,8 @@ fn stale_lifecycle(
     holder.kill();
     assert!(remove().unwrap(), "a dead holder's region was kept");
     assert!(!exists());
-    assert!(matches!(open(), Err(OpenError::NotFound(_))));
-    assert!(matches!(remove(), Err(OpenError::NotFound(_))));
+    assert!(matches!(open(), Err(OpenError::NotFound { .. })));
+    assert!(matches!(remove(), Err(OpenError::NotFound { .. })));
 }
 
 #[test]
@@ -813,11 +813,11 @@ fn remove_stale_removes_only_this_crates_regions() {
             let result = remover(&scope, what).1;
             match *what {
                 "other" => assert!(
-                    matches!(result, Err(OpenError::BadMagic { found }) if found == u64::from_le_bytes(*b"SHMARRAX")),
+                    matches!(result, Err(OpenError::BadMagic { found, .. }) if found == u64::from_le_bytes(*b"SHMARRAX")),
                     "{result:?}"
                 ),
                 "zeros" => assert!(
-                    matches!(result, Err(OpenError::BadMagic { found: 0 })),
+                    matches!(result, Err(OpenError::BadMagic { found: 0, .. })),
                     "{result:?}"
                 ),
                 "short" => assert!(
@@ -831,7 +831,7 @@ fn remove_stale_removes_only_this_crates_regions() {
         }
         assert!(matches!(
             remover(&scope, "missing").1,
-            Err(OpenError::NotFound(_))
+            Err(OpenError::NotFound { .. })
         ));
     }
 
@@ -893,7 +893,7 @@ fn race_helper(arg: &str) {
                     held = Some(arr);
                     OPENED
                 }
-                Err(OpenError::NotFound(_)) => NOT_FOUND,
+                Err(OpenError::NotFound { .. }) => NOT_FOUND,
                 Err(_) => OTHER,
             }
         } else {
@@ -943,7 +943,7 @@ fn race(test: &str, mode: &str, prepare: impl Fn(&str), check: impl Fn(&Tally, u
             match remove_stale(&name) {
                 Ok(true) => tally.removed += 1,
                 Ok(false) => tally.kept += 1,
-                Err(OpenError::NotFound(_)) => tally.not_found += 1,
+                Err(OpenError::NotFound { .. }) => tally.not_found += 1,
                 Err(e) => tally.other.push(format!("{e:?}")),
             }
             if helper_done {

@@ -140,7 +140,7 @@ fn what_is_not_a_region_is_refused_and_left_alone() {
     std::fs::write(&foreign_path, [7u8; 4096]).unwrap();
     assert!(matches!(
         inspect(&foreign.0),
-        Err(OpenError::BadMagic { found }) if found == u64::from_le_bytes([7; 8])
+        Err(OpenError::BadMagic { found, .. }) if found == u64::from_le_bytes([7; 8])
     ));
     assert_eq!(std::fs::read(&foreign_path).unwrap(), [7u8; 4096]);
 
@@ -165,7 +165,7 @@ fn what_is_not_a_region_is_refused_and_left_alone() {
     // Missing, badly named, a symbolic link, a directory.
     assert!(matches!(
         inspect("shmarray-test-no-such-region"),
-        Err(OpenError::NotFound(_))
+        Err(OpenError::NotFound { .. })
     ));
     assert!(matches!(inspect("a/b"), Err(OpenError::InvalidName(_))));
     let link = TempPath::new("inspect-link");

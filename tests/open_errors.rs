@@ -141,14 +141,14 @@ fn valid_region_opens_with_its_type_and_contents() {
 fn missing_name_or_file_is_not_found() {
     let name = TempName::new("missing");
     let err = SharedArray::<u64>::open(&name.0).unwrap_err();
-    assert!(matches!(err, OpenError::NotFound(_)), "{err:?}");
+    assert!(matches!(err, OpenError::NotFound { .. }), "{err:?}");
     says(&err, &[]);
     let path = TempPath::new("missing-file");
     let err = SharedArray::<u64>::open_file(&path.0).unwrap_err();
-    assert!(matches!(err, OpenError::NotFound(_)), "{err:?}");
+    assert!(matches!(err, OpenError::NotFound { .. }), "{err:?}");
     let in_missing_dir = path.0.join("below");
     let err = SharedArray::<u64>::open_file(in_missing_dir).unwrap_err();
-    assert!(matches!(err, OpenError::NotFound(_)), "{err:?}");
+    assert!(matches!(err, OpenError::NotFound { .. }), "{err:?}");
 }
 
 #[test]
@@ -158,7 +158,9 @@ fn file_shorter_than_the_header_is_too_short() {
         std::fs::write(&path.0, vec![0u8; size as usize]).unwrap();
         let err = refused(&path);
         match err {
-            OpenError::TooShort { size: s, needed } => {
+            OpenError::TooShort {
+                size: s, needed, ..
+            } => {
                 assert_eq!((s, needed), (size, HEADER_SIZE))
             }
             ref e => panic!("a file of {size} bytes: expected TooShort, got {e:?}"),
@@ -177,7 +179,7 @@ fn file_shorter_than_its_cells_is_too_short() {
         .unwrap();
     file.set_len(full - 1).unwrap();
     match refused(&path) {
-        OpenError::TooShort { size, needed } => assert_eq!((size, needed), (full - 1, full)),
+        OpenError::TooShort { size, needed, .. } => assert_eq!((size, needed), (full - 1, full)),
         e => panic!("expected TooShort, got {e:?}"),
     }
 }
@@ -192,7 +194,9 @@ fn forged_header_claiming_more_cells_than_the_file_holds_is_too_short() {
     });
     let err = refused(&path);
     match err {
-        OpenError::TooShort { size: s, needed } => {
+        OpenError::TooShort {
+            size: s, needed, ..
+        } => {
             assert_eq!((s, needed), (size, HEADER_SIZE + 8 * 1_000_000))
         }
         ref e => panic!("expected TooShort, got {e:?}"),
@@ -244,7 +248,7 @@ fn forged_layouts_this_build_cannot_use_are_bad_layouts() {
         });
         let err = refused(&path);
         match err {
-            OpenError::BadLayout { reason } => says(&err, &[reason]),
+            OpenError::BadLayout { reason, .. } => says(&err, &[reason]),
             ref e => panic!("{what}: expected BadLayout, got {e:?}"),
         }
     }
@@ -256,14 +260,17 @@ fn wrong_magic_is_bad_magic() {
     edit(&path, |b| b[MAGIC..MAGIC + 8].copy_from_slice(b"NOTARRAY"));
     let err = refused(&path);
     match err {
-        OpenError::BadMagic { found } => assert_eq!(found, u64::from_le_bytes(*b"NOTARRAY")),
+        OpenError::BadMagic { found, .. } => assert_eq!(found, u64::from_le_bytes(*b"NOTARRAY")),
         ref e => panic!("expected BadMagic, got {e:?}"),
     }
     says(&err, &[&format!("{:x}", u64::from_le_bytes(*b"NOTARRAY"))]);
 
     // A published header with no magic at all.
     edit(&path, |b| put_u64(b, MAGIC, 0));
-    assert!(matches!(refused(&path), OpenError::BadMagic { found: 0 }));
+    assert!(matches!(
+        refused(&path),
+        OpenError::BadMagic { found: 0, .. }
+    ));
 }
 
 #[test]
@@ -273,7 +280,9 @@ fn other_layout_version_is_unsupported() {
         edit(&path, |b| put_u32(b, VERSION, version));
         let err = refused(&path);
         match err {
-            OpenError::UnsupportedVersion { found, supported } => {
+            OpenError::UnsupportedVersion {
+                found, supported, ..
+            } => {
                 assert_eq!((found, supported), (version, 2))
             }
             ref e => panic!("version {version}: expected UnsupportedVersion, got {e:?}"),
@@ -303,7 +312,9 @@ fn any_changed_field_is_a_bad_checksum() {
         let bytes = edit(&path, |b| b[at] ^= 0x10);
         let err = refused(&path);
         match err {
-            OpenError::BadChecksum { stored, computed } => {
+            OpenError::BadChecksum {
+                stored, computed, ..
+            } => {
                 assert_eq!(stored, get_u64(&bytes, CHECKSUM), "{name}");
                 assert_eq!(computed, checksum_of(&bytes), "{name}");
             }
@@ -318,7 +329,9 @@ fn other_element_type_is_wrong_type() {
     let path = region_file(4);
     let err = SharedArray::<i32>::open_file(&path.0).unwrap_err();
     match err {
-        OpenError::WrongType { expected, found } => {
+        OpenError::WrongType {
+            expected, found, ..
+        } => {
             assert_eq!((expected, found), (TypeCode::I32, u32::from(b'Q')))
         }
         ref e => panic!("expected WrongType, got {e:?}"),
@@ -342,7 +355,9 @@ fn other_element_type_is_wrong_type() {
     });
     let err = refused(&path);
     match err {
-        OpenError::WrongType { expected, found } => {
+        OpenError::WrongType {
+            expected, found, ..
+        } => {
             assert_eq!((expected, found), (TypeCode::U64, 0x5a5a))
         }
         ref e => panic!("expected WrongType, got {e:?}"),
@@ -367,7 +382,9 @@ fn striped_region_opened_as_dense_is_wrong_layout() {
         });
         let err = refused(&path);
         match err {
-            OpenError::WrongLayout { expected, found } => {
+            OpenError::WrongLayout {
+                expected, found, ..
+            } => {
                 assert_eq!((expected, found), (Layout::Dense, layout))
             }
             ref e => panic!("layout {layout}: expected WrongLayout, got {e:?}"),
@@ -387,7 +404,7 @@ fn region_never_published_is_not_ready_after_the_timeout() {
     for path in [&zeros, &unpublished] {
         let err = refused(path);
         match err {
-            OpenError::NotReady { waited } => {
+            OpenError::NotReady { waited, .. } => {
                 assert!(
                     waited >= SHORT,
                     "gave up after {waited:?}, before its timeout"
@@ -406,7 +423,7 @@ fn unknown_state_word_is_a_bad_state() {
         edit(&path, |b| put_u32(b, STATE, state));
         let err = refused(&path);
         assert!(
-            matches!(err, OpenError::BadState { found } if found == state),
+            matches!(err, OpenError::BadState { found, .. } if found == state),
             "{state:#x}: {err:?}"
         );
         says(&err, &[&format!("{state:x}")]);
@@ -458,7 +475,10 @@ fn malformed_names_are_invalid() {
     let longest = &longest[..255];
     for name in [longest.to_owned(), format!("/{longest}")] {
         assert!(
-            matches!(SharedArray::<u8>::open(&name), Err(OpenError::NotFound(_))),
+            matches!(
+                SharedArray::<u8>::open(&name),
+                Err(OpenError::NotFound { .. })
+            ),
             "a {}-byte name",
             name.len()
         );
@@ -480,7 +500,7 @@ fn symbolic_link_is_refused() {
     std::os::unix::fs::symlink(&dangling.0, &link2.0).unwrap();
     assert!(matches!(
         SharedArray::<u64>::create_file(&link2.0, 1),
-        Err(CreateError::AlreadyExists(_))
+        Err(CreateError::AlreadyExists { .. })
     ));
     assert!(!dangling.0.exists(), "created through a symbolic link");
 }
@@ -504,7 +524,9 @@ fn hostile_named_regions_are_refused() {
     let empty = TempName::new("empty");
     std::fs::File::create(std::path::Path::new("/dev/shm").join(&empty.0)).unwrap();
     match SharedArray::<u64>::open_timeout(&empty.0, SHORT) {
-        Err(OpenError::TooShort { size, needed }) => assert_eq!((size, needed), (0, HEADER_SIZE)),
+        Err(OpenError::TooShort { size, needed, .. }) => {
+            assert_eq!((size, needed), (0, HEADER_SIZE))
+        }
         other => panic!("expected TooShort, got {other:?}"),
     }
 }
@@ -520,7 +542,7 @@ fn create_over_an_existing_region_fails_and_leaves_it_untouched() {
     ];
     for err in again {
         match err {
-            Err(e @ CreateError::AlreadyExists(_)) => says(&e, &[]),
+            Err(e @ CreateError::AlreadyExists { .. }) => says(&e, &[]),
             other => panic!("expected AlreadyExists, got {other:?}"),
         }
     }
@@ -534,7 +556,10 @@ fn create_over_an_existing_region_fails_and_leaves_it_untouched() {
         SharedArray::<u64>::create_file(&path.0, 5).map(drop),
         SharedArray::<i8>::create_file(&path.0, 1).map(drop),
     ] {
-        assert!(matches!(err, Err(CreateError::AlreadyExists(_))), "{err:?}");
+        assert!(
+            matches!(err, Err(CreateError::AlreadyExists { .. })),
+            "{err:?}"
+        );
     }
     assert_eq!(std::fs::read(&path.0).unwrap(), before);
     assert_eq!(
@@ -551,7 +576,7 @@ fn sizes_that_overflow_are_too_large_and_leave_nothing_behind() {
         let is_too_large = |r: Result<(), CreateError>| {
             let err = r.expect_err("an impossible length was accepted");
             assert!(
-                matches!(err, CreateError::TooLarge { len: l, elem_size: 8 } if l == len),
+                matches!(err, CreateError::TooLarge { len: l, elem_size: 8, .. } if l == len),
                 "len {len}: expected TooLarge, got {err:?}"
             );
             says(&err, &[&len.to_string()]);
@@ -561,7 +586,7 @@ fn sizes_that_overflow_are_too_large_and_leave_nothing_behind() {
         is_too_large(SharedArray::<u64>::create(&name.0, len).map(drop));
         assert!(matches!(
             SharedArray::<u64>::open(&name.0),
-            Err(OpenError::NotFound(_))
+            Err(OpenError::NotFound { .. })
         ));
         let path = TempPath::new("huge-file");
         is_too_large(SharedArray::<u64>::create_file(&path.0, len).map(drop));

@@ -464,7 +464,9 @@ fn attached_parent(arr: &SharedArray<i64>, test: &str, role: &str, arg: &str) {
 /// The child's check that a region records its element type across processes too.
 fn assert_wrong_type(opened: Result<SharedArray<u64>, OpenError>) {
     match opened {
-        Err(OpenError::WrongType { expected, found }) => {
+        Err(OpenError::WrongType {
+            expected, found, ..
+        }) => {
             assert_eq!((expected, found), (TypeCode::U64, u32::from(b'q')));
         }
         other => panic!("an i64 region opened as u64 gave {other:?}"),
