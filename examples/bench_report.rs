@@ -14,10 +14,11 @@
 //!
 //! Python's reference (`multiprocessing.Array`, a lock per increment): the per-op figure in
 //! M increments/s comes from `--python-mops X` or `SHMARRAY_PYTHON_MOPS`; failing those, the
-//! report runs `python3 ../shared/reference/baseline_python.py 2 20000 5` (path relative to
-//! this crate, or `SHMARRAY_PYTHON_SCRIPT`) if both exist, and prints what it ran. If neither
-//! is there, the row says so. Nothing here passes or fails on timing: it reports.
+//! report runs `python3 benches/baseline_multiprocessing.py 2 20000 5` (this crate's own
+//! script, or `SHMARRAY_PYTHON_SCRIPT`) if `python3` is there, and prints what it ran. If it
+//! cannot, the row says so. Nothing here passes or fails on timing: it reports.
 
+mod args;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
@@ -43,30 +44,32 @@ struct Config {
     python_mops: Option<(f64, String)>,
 }
 
-fn parse_args() -> Config {
+const USAGE: &str = "usage: bench_report [--quick] [--python-mops M_INC_PER_S]";
+
+fn parse_args(args: &[String]) -> Result<Config, String> {
     let mut quick = false;
     let mut python_mops = std::env::var("SHMARRAY_PYTHON_MOPS")
         .ok()
         .map(|v| (v, "SHMARRAY_PYTHON_MOPS".to_string()));
-    let mut args = std::env::args().skip(1);
+    let mut args = args.iter();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--python-mops" => {
-                let v = args.next().expect("--python-mops needs a value (M inc/s)");
-                python_mops = Some((v, "--python-mops".to_string()));
+                let v = args.next().ok_or("--python-mops needs a value (M inc/s)")?;
+                python_mops = Some((v.clone(), "--python-mops".to_string()));
             }
-            other => {
-                eprintln!("usage: bench_report [--quick] [--python-mops M_INC_PER_S]");
-                panic!("unknown argument {other:?}");
-            }
+            other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let python_mops = python_mops.map(|(v, from)| {
-        let x: f64 = v.parse().expect("the Python figure is a number (M inc/s)");
-        (x, format!("given by {from}"))
-    });
-    if quick {
+    let python_mops = match python_mops {
+        Some((v, from)) => {
+            let x: f64 = args::value(&from, Some(&v), 0.0)?;
+            Some((x, format!("given by {from}")))
+        }
+        None => None,
+    };
+    Ok(if quick {
         Config {
             quick,
             reps: 3,
@@ -82,7 +85,7 @@ fn parse_args() -> Config {
             lock_pairs: 2_000_000,
             python_mops,
         }
-    }
+    })
 }
 
 /// Runs every measurement in `fs` once per round, `reps` rounds, starting each round one
@@ -362,7 +365,7 @@ fn run_python() -> Result<(f64, f64, String), String> {
     let script = std::env::var_os("SHMARRAY_PYTHON_SCRIPT")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/baseline_python.py")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/baseline_multiprocessing.py")
         });
     if !script.exists() {
         return Err(format!("{} is absent", script.display()));
@@ -467,8 +470,11 @@ fn python_rows(cfg: &Config, rows: &mut Vec<Row>, notes: &mut Vec<String>) {
     }
 }
 
-fn main() {
-    let cfg = parse_args();
+fn main() -> std::process::ExitCode {
+    let cfg = match args::parse(USAGE, parse_args) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut notes = Vec::new();
@@ -528,4 +534,5 @@ fn main() {
         println!("{note}");
     }
     eprintln!("bench_report took {:.1} s", started.elapsed().as_secs_f64());
+    std::process::ExitCode::SUCCESS
 }

@@ -7,10 +7,13 @@
 //!
 //! Prints one line per granularity: its time, its increments per second, and whether the
 //! array ended exact (every element PROCS × LOOPS). Exits non-zero if any did not.
-//! The same arguments given to `../shared/reference/baseline_python.py` run the same
-//! workload on Python's `multiprocessing.Array`, for comparison on the same machine.
+//! The same arguments given to `benches/baseline_multiprocessing.py` run the same workload
+//! on Python's `multiprocessing.Array`, for comparison on the same machine.
+
+mod args;
 
 use shmarray::SharedArray;
+use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
@@ -92,18 +95,34 @@ fn run(
     Ok(start.elapsed())
 }
 
-fn main() {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().expect("arguments: PROCS LOOPS N (whole numbers)"))
-        .collect();
-    let (procs, loops, n) = match args[..] {
-        [] => (2, 20_000, 5),
-        [p, l, n] => (p as usize, l, n as usize),
-        _ => {
-            eprintln!("usage: granularity [PROCS LOOPS N]");
-            std::process::exit(2);
+const USAGE: &str = "usage: granularity [PROCS LOOPS N]   (default 2 20000 5)";
+
+fn parse_args(args: &[String]) -> Result<(usize, u64, usize), String> {
+    match args {
+        [] => Ok((2, 20_000, 5)),
+        [p, l, n] => {
+            let procs: usize = args::value("PROCS", Some(p), 0)?;
+            let loops: u64 = args::value("LOOPS", Some(l), 0)?;
+            let n: usize = args::value("N", Some(n), 0)?;
+            if !(1..=256).contains(&procs) {
+                return Err(format!("PROCS must be 1 to 256, not {procs}"));
+            }
+            let incs = (procs as u64)
+                .checked_mul(loops)
+                .and_then(|x| x.checked_mul(n as u64));
+            if incs.is_none() {
+                return Err("PROCS x LOOPS x N must fit in 64 bits".to_string());
+            }
+            Ok((procs, loops, n))
         }
+        _ => Err(format!("expected 0 or 3 arguments, not {}", args.len())),
+    }
+}
+
+fn main() -> ExitCode {
+    let (procs, loops, n) = match args::parse(USAGE, parse_args) {
+        Ok(args) => args,
+        Err(code) => return code,
     };
     let mut all_exact = true;
     for how in [
@@ -111,20 +130,22 @@ fn main() {
         Granularity::LockPerOp,
         Granularity::LockWholeLoop,
     ] {
-        let arr = SharedArray::<u64>::new(n).expect("create the array");
+        let arr = match SharedArray::<u64>::new(n) {
+            Ok(arr) => arr,
+            Err(e) => return args::fail("cannot create the array", &e),
+        };
         let elapsed = match run(&arr, how, procs, loops) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("{how:?}: {e}");
-                std::process::exit(1);
+                return ExitCode::FAILURE;
             }
         };
         let expected = procs as u64 * loops;
-        let exact = arr
-            .snapshot()
-            .expect("snapshot")
-            .iter()
-            .all(|&x| x == expected);
+        let exact = match arr.snapshot() {
+            Ok(values) => values.iter().all(|&x| x == expected),
+            Err(e) => return args::fail("snapshot", &e),
+        };
         all_exact &= exact;
         let incs = (procs as u64 * loops * n as u64) as f64;
         println!(
@@ -135,7 +156,9 @@ fn main() {
             if exact { "exact" } else { "NOT EXACT" },
         );
     }
-    if !all_exact {
-        std::process::exit(1);
+    if all_exact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -13,6 +13,8 @@
 //! Prints the final array and whether every element is exact. Exit status: 0 if exact, 1 if
 //! not (or a child failed or hung), 2 for bad arguments.
 
+mod args;
+
 use shmarray::SharedArray;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
@@ -24,17 +26,20 @@ const PROCS: u32 = 2;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
-    let (loops, len) = match parse_args() {
+    let (loops, len) = match args::parse(USAGE, parse_args) {
         Ok(args) => args,
-        Err(msg) => {
-            eprintln!("{msg}\nusage: increment_all [LOOPS] [N]");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let arr = SharedArray::<i64>::new(len).expect("create the shared array");
+    let arr = match SharedArray::<i64>::new(len) {
+        Ok(arr) => arr,
+        Err(e) => return args::fail("cannot create the shared array", &e),
+    };
     // Each child counts itself in here and waits for the other, so that both increment at
     // the same time rather than one after the other.
-    let start = SharedArray::<u32>::new(1).expect("create the start line");
+    let start = match SharedArray::<u32>::new(1) {
+        Ok(arr) => arr,
+        Err(e) => return args::fail("cannot create the start line", &e),
+    };
 
     let mut children = Vec::new();
     for _ in 0..PROCS {
@@ -92,17 +97,12 @@ fn increment(arr: &SharedArray<i64>, start: &SharedArray<u32>, loops: u32) {
     }
 }
 
-fn parse_args() -> Result<(u32, usize), String> {
-    let mut args = std::env::args().skip(1);
-    let loops = match args.next() {
-        Some(a) => a.parse().map_err(|e| format!("LOOPS {a:?}: {e}"))?,
-        None => 100_000,
-    };
-    let len = match args.next() {
-        Some(a) => a.parse().map_err(|e| format!("N {a:?}: {e}"))?,
-        None => 10,
-    };
-    match args.next() {
+const USAGE: &str = "usage: increment_all [LOOPS] [N]   (defaults: 100000 loops, 10 elements)";
+
+fn parse_args(args: &[String]) -> Result<(u32, usize), String> {
+    let loops = args::value("LOOPS", args.first(), 100_000)?;
+    let len = args::value("N", args.get(1), 10)?;
+    match args.get(2) {
         Some(extra) => Err(format!("unexpected argument {extra:?}")),
         None => Ok((loops, len)),
     }

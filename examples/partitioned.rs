@@ -13,6 +13,8 @@
 //! Prints the array and whether every element holds what its owner wrote. Exit status: 0 if
 //! so, 1 if not (or a child failed or hung), 2 for bad arguments.
 
+mod args;
+
 use shmarray::SharedArray;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
@@ -27,17 +29,20 @@ fn value(p: usize, i: usize) -> u64 {
 }
 
 fn main() -> ExitCode {
-    let (procs, per) = match parse_args() {
+    let (procs, per) = match args::parse(USAGE, parse_args) {
         Ok(args) => args,
-        Err(msg) => {
-            eprintln!("{msg}\nusage: partitioned [PROCS] [PER_PROCESS]");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let arr = SharedArray::<u64>::new(procs * per).expect("create the shared array");
+    let arr = match SharedArray::<u64>::new(procs * per) {
+        Ok(arr) => arr,
+        Err(e) => return args::fail("cannot create the shared array", &e),
+    };
     // Each child counts itself in here and waits for the others, so that all write at the
     // same time.
-    let start = SharedArray::<usize>::new(1).expect("create the start line");
+    let start = match SharedArray::<usize>::new(1) {
+        Ok(arr) => arr,
+        Err(e) => return args::fail("cannot create the start line", &e),
+    };
 
     let mut children = Vec::new();
     for p in 0..procs {
@@ -87,17 +92,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args() -> Result<(usize, usize), String> {
-    let mut args = std::env::args().skip(1);
-    let procs: usize = match args.next() {
-        Some(a) => a.parse().map_err(|e| format!("PROCS {a:?}: {e}"))?,
-        None => 4,
-    };
-    let per: usize = match args.next() {
-        Some(a) => a.parse().map_err(|e| format!("PER_PROCESS {a:?}: {e}"))?,
-        None => 5,
-    };
-    if let Some(extra) = args.next() {
+const USAGE: &str =
+    "usage: partitioned [PROCS] [PER_PROCESS]   (defaults: 4 processes, 5 elements each)";
+
+fn parse_args(args: &[String]) -> Result<(usize, usize), String> {
+    let procs: usize = args::value("PROCS", args.first(), 4)?;
+    let per: usize = args::value("PER_PROCESS", args.get(1), 5)?;
+    if let Some(extra) = args.get(2) {
         return Err(format!("unexpected argument {extra:?}"));
     }
     if !(1..=256).contains(&procs) {
