@@ -12,7 +12,7 @@
 
 mod args;
 
-use shmarray::SharedArray;
+use shmarray::{LockError, SharedArray};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ enum Granularity {
     LockWholeLoop,
 }
 
-fn work(arr: &SharedArray<u64>, how: Granularity, loops: u64) -> Result<(), String> {
+fn work(arr: &SharedArray<u64>, how: Granularity, loops: u64) -> Result<(), LockError> {
     for _ in 0..loops {
         match how {
             Granularity::LockFree => {
@@ -38,11 +38,11 @@ fn work(arr: &SharedArray<u64>, how: Granularity, loops: u64) -> Result<(), Stri
             }
             Granularity::LockPerOp => {
                 for i in 0..arr.len() {
-                    arr.lock().map_err(|e| e.to_string())?.add(i, 1);
+                    arr.lock()?.add(i, 1);
                 }
             }
             Granularity::LockWholeLoop => {
-                let guard = arr.lock().map_err(|e| e.to_string())?;
+                let guard = arr.lock()?;
                 for i in 0..guard.len() {
                     guard.add(i, 1);
                 }

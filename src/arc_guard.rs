@@ -39,23 +39,16 @@ impl<T: Element> ArcArrayGuard<T> {
     /// Takes the lock with `take`, which is handed the array for the life of the guard.
     fn take<'a>(
         array: &Arc<SharedArray<T>>,
-        take: impl FnOnce(&'a SharedArray<T>) -> Result<ArrayGuard<'a, T>, LockError<'a, T>>,
-    ) -> Result<ArcArrayGuard<T>, LockError<'static, T>> {
+        take: impl FnOnce(&'a SharedArray<T>) -> Result<ArrayGuard<'a, T>, LockError>,
+    ) -> Result<ArcArrayGuard<T>, LockError> {
         let array = Arc::clone(array);
         // SAFETY: the pointee lives as long as any clone of the `Arc`, and `array` (moved
         // into the result below, or dropped after the guard on every error path) is one. The
         // `'static` borrow is only ever reachable through `ArcArrayGuard`, which drops the
         // guard before its `Arc` and never lets the borrow escape a borrow of itself.
         let target: &'a SharedArray<T> = unsafe { &*Arc::as_ptr(&array) };
-        let guard = match take(target) {
-            Ok(guard) => guard,
-            // A repair lock: a recorded death is the guard's `owner_died()`, not an error.
-            Err(LockError::OwnerDied(guard)) => guard,
-            Err(LockError::WouldBlock) => return Err(LockError::WouldBlock),
-            Err(LockError::TimedOut) => return Err(LockError::TimedOut),
-            Err(LockError::Deadlock) => return Err(LockError::Deadlock),
-            Err(LockError::Os(e)) => return Err(LockError::Os(e)),
-        };
+        // A repair lock: a recorded death is the guard's `owner_died()`, not an error.
+        let guard = take(target)?;
         // SAFETY: only the lifetime changes (same type otherwise, so same layout). The
         // guard's borrow of the array stays valid for as long as the `Arc` stored beside it,
         // per the invariant on the `guard` field.
@@ -180,10 +173,8 @@ impl<T: Element> SharedArray<T> {
     /// assert_eq!(arr.snapshot()?, [1, 1]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn lock_for_repair_arc(
-        self: &Arc<Self>,
-    ) -> Result<ArcArrayGuard<T>, LockError<'static, T>> {
-        ArcArrayGuard::take(self, SharedArray::lock)
+    pub fn lock_for_repair_arc(self: &Arc<Self>) -> Result<ArcArrayGuard<T>, LockError> {
+        ArcArrayGuard::take(self, SharedArray::lock_for_repair)
     }
 
     /// As [`lock_for_repair_arc`](Self::lock_for_repair_arc), without waiting.
@@ -203,10 +194,8 @@ impl<T: Element> SharedArray<T> {
     /// # drop(held);
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
-    pub fn try_lock_for_repair_arc(
-        self: &Arc<Self>,
-    ) -> Result<ArcArrayGuard<T>, LockError<'static, T>> {
-        ArcArrayGuard::take(self, SharedArray::try_lock)
+    pub fn try_lock_for_repair_arc(self: &Arc<Self>) -> Result<ArcArrayGuard<T>, LockError> {
+        ArcArrayGuard::take(self, SharedArray::try_lock_for_repair)
     }
     /// As [`lock_for_repair_arc`](Self::lock_for_repair_arc), waiting at most `timeout`
     /// (measured as by [`lock_timeout`](Self::lock_timeout)).
@@ -232,8 +221,8 @@ impl<T: Element> SharedArray<T> {
     pub fn lock_for_repair_arc_timeout(
         self: &Arc<Self>,
         timeout: std::time::Duration,
-    ) -> Result<ArcArrayGuard<T>, LockError<'static, T>> {
-        ArcArrayGuard::take(self, |array| array.lock_timeout(timeout))
+    ) -> Result<ArcArrayGuard<T>, LockError> {
+        ArcArrayGuard::take(self, |array| array.lock_for_repair_timeout(timeout))
     }
 }
 

@@ -55,6 +55,15 @@ pub(crate) struct Peek {
     pub(crate) seq: u64,
 }
 
+/// Why `lock_write` did not open a write.
+#[derive(Debug)]
+pub(crate) enum WriteRefused {
+    /// A death is recorded and unrepaired, and the caller did not ask to repair.
+    OwnerDied,
+    /// The raw lock was not acquired.
+    Raw(RawLockError),
+}
+
 /// A held lock, as the control block sees it.
 #[derive(Debug)]
 pub(crate) struct Held {
@@ -118,9 +127,17 @@ impl Control {
     /// Takes the lock to write: on success the seqlock counter is odd until
     /// [`Control::unlock_write`]. Returns the odd counter value and whether a dead holder's
     /// work is unrepaired.
+    ///
+    /// Unless `repair` is set, a recorded death is refused: the lock is released again,
+    /// before any write is opened, and the result is [`WriteRefused::OwnerDied`].
     #[inline]
-    pub(crate) fn lock_write(&self, wait: Wait) -> Result<(Held, u64), RawLockError> {
-        let held = self.acquire(wait)?;
+    pub(crate) fn lock_write(&self, wait: Wait, repair: bool) -> Result<(Held, u64), WriteRefused> {
+        let held = self.acquire(wait).map_err(WriteRefused::Raw)?;
+        if held.owner_died && !repair {
+            // SAFETY: `acquire` just gave this thread the lock; no write was opened.
+            unsafe { self.lock.mutex.unlock() };
+            return Err(WriteRefused::OwnerDied);
+        }
         let odd = self.seq.begin_write();
         Ok((held, odd))
     }

@@ -444,26 +444,31 @@ impl OpenError {
     }
 }
 
-/// Why the array's lock was not (cleanly) acquired.
+/// Why the array's lock was not acquired.
 ///
-/// The error borrows the array, because [`OwnerDied`](LockError::OwnerDied) carries the
-/// guard: to pass it up as a `Box<dyn Error + 'static>`, handle `OwnerDied` first or map the
-/// error (`.map_err(|e| e.to_string())`).
+/// `'static`, so `?` carries it out of any function returning `Box<dyn Error>`. A holder's
+/// death is never silently skipped: [`lock`](crate::SharedArray::lock) and its relatives
+/// report [`OwnerDied`](LockError::OwnerDied) (without keeping the lock) until somebody
+/// locks with [`lock_for_repair`](crate::SharedArray::lock_for_repair) and calls
+/// [`make_consistent`](crate::ArrayGuard::make_consistent).
 ///
 /// ```
 /// use shmarray::{LockError, SharedArray};
 /// let arr = SharedArray::<u8>::new(1)?;
-/// let _held = arr.lock().unwrap();
+/// let _held = arr.lock()?;
 /// std::thread::scope(|s| {
 ///     s.spawn(|| assert!(matches!(arr.try_lock(), Err(LockError::WouldBlock))));
 /// });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug)]
 #[non_exhaustive]
-pub enum LockError<'a, T: crate::Element> {
-    /// A previous holder died holding the lock. The lock is now held by the caller, through
-    /// the guard inside; see [`ArrayGuard::make_consistent`](crate::ArrayGuard::make_consistent).
-    OwnerDied(crate::ArrayGuard<'a, T>),
+pub enum LockError {
+    /// A holder died holding the lock (or panicked with a guard alive) and nobody has
+    /// declared the data consistent since. The lock is not held: take it with
+    /// [`lock_for_repair`](crate::SharedArray::lock_for_repair), check or repair the data and
+    /// call [`ArrayGuard::make_consistent`](crate::ArrayGuard::make_consistent).
+    OwnerDied,
     /// [`try_lock`](crate::SharedArray::try_lock): another thread or process holds the lock.
     WouldBlock,
     /// [`lock_timeout`](crate::SharedArray::lock_timeout): the time ran out.
@@ -474,33 +479,21 @@ pub enum LockError<'a, T: crate::Element> {
     Os(io::Error),
 }
 
-impl<T: crate::Element> fmt::Debug for LockError<'_, T> {
+impl fmt::Display for LockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LockError::OwnerDied(g) => f.debug_tuple("OwnerDied").field(g).finish(),
-            LockError::WouldBlock => f.write_str("WouldBlock"),
-            LockError::TimedOut => f.write_str("TimedOut"),
-            LockError::Deadlock => f.write_str("Deadlock"),
-            LockError::Os(e) => f.debug_tuple("Os").field(e).finish(),
-        }
-    }
-}
-
-impl<T: crate::Element> fmt::Display for LockError<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LockError::OwnerDied(_) => f.write_str(
-                "the previous lock holder died holding the lock; the data may be inconsistent",
+            LockError::OwnerDied => f.write_str(
+                "a lock holder died mid-write and the data has not been repaired (lock_for_repair, then make_consistent)",
             ),
             LockError::WouldBlock => f.write_str("the lock is held"),
             LockError::TimedOut => f.write_str("timed out waiting for the lock"),
             LockError::Deadlock => f.write_str("this thread already holds the lock"),
-            LockError::Os(e) => write!(f, "locking failed: {e}"),
+            LockError::Os(_) => f.write_str("the OS refused the lock"),
         }
     }
 }
 
-impl<T: crate::Element> std::error::Error for LockError<'_, T> {
+impl std::error::Error for LockError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LockError::Os(e) => Some(e),

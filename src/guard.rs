@@ -1,7 +1,7 @@
 //! [`ArrayGuard`]: the array's cross-process lock, held; and the methods that take it.
 
 use crate::array::SharedArray;
-use crate::control::{Held, Wait};
+use crate::control::{Held, Wait, WriteRefused};
 use crate::element::Element;
 use crate::error::LockError;
 use crate::raw_lock::RawLockError;
@@ -14,7 +14,8 @@ use std::time::Duration;
 /// all-or-nothing visibility of its writes to [`snapshot`](SharedArray::snapshot) readers.
 ///
 /// Made by [`SharedArray::lock`], [`try_lock`](SharedArray::try_lock) and
-/// [`lock_timeout`](SharedArray::lock_timeout); released when dropped. Everything written
+/// [`lock_timeout`](SharedArray::lock_timeout) (and, to repair after a holder's death,
+/// [`lock_for_repair`](SharedArray::lock_for_repair)); released when dropped. Everything written
 /// through one guard becomes visible to snapshots at once, at the drop.
 ///
 /// Cell accesses through the guard are Relaxed atomics: the lock orders them for other lock
@@ -39,27 +40,21 @@ pub struct ArrayGuard<'a, T: Element> {
 }
 
 impl<T: Element> SharedArray<T> {
-    fn acquire(&self, wait: Wait) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
-        match self.control().lock_write(wait) {
-            Ok((Held { owner_died }, odd)) => {
-                let guard = ArrayGuard {
-                    array: self,
-                    odd,
-                    owner_died,
-                    _not_send: PhantomData,
-                };
-                if owner_died {
-                    Err(LockError::OwnerDied(guard))
-                } else {
-                    Ok(guard)
-                }
-            }
-            Err(RawLockError::WouldBlock) => Err(match wait {
+    fn acquire(&self, wait: Wait, repair: bool) -> Result<ArrayGuard<'_, T>, LockError> {
+        match self.control().lock_write(wait, repair) {
+            Ok((Held { owner_died }, odd)) => Ok(ArrayGuard {
+                array: self,
+                odd,
+                owner_died,
+                _not_send: PhantomData,
+            }),
+            Err(WriteRefused::OwnerDied) => Err(LockError::OwnerDied),
+            Err(WriteRefused::Raw(RawLockError::WouldBlock)) => Err(match wait {
                 Wait::No => LockError::WouldBlock,
                 _ => LockError::TimedOut,
             }),
-            Err(RawLockError::Deadlock) => Err(LockError::Deadlock),
-            Err(RawLockError::Os(e)) => Err(LockError::Os(e)),
+            Err(WriteRefused::Raw(RawLockError::Deadlock)) => Err(LockError::Deadlock),
+            Err(WriteRefused::Raw(RawLockError::Os(e))) => Err(LockError::Os(e)),
         }
     }
 
@@ -71,39 +66,43 @@ impl<T: Element> SharedArray<T> {
     /// cheaper and need no lock at all.
     ///
     /// # Errors
-    /// - [`LockError::OwnerDied`]: a previous holder died while holding it. The lock is yours
-    ///   (the guard is inside the error); check or repair the data, then call
-    ///   [`ArrayGuard::make_consistent`]. Drop it without that and the next locker gets
-    ///   `OwnerDied` too, and snapshots keep failing.
+    /// - [`LockError::OwnerDied`]: a holder died (or panicked) holding the lock and nobody
+    ///   has repaired the data since. The lock is released again before this returns; take
+    ///   it with [`lock_for_repair`](Self::lock_for_repair) to repair.
     /// - [`LockError::Deadlock`]: this thread holds the lock already.
     /// - [`LockError::Os`]: the OS refused, e.g. for a lock word corrupted by another process.
     ///
+    /// The error is `'static`, so `?` works in any function returning `Box<dyn Error>`:
+    ///
     /// ```
     /// use shmarray::{LockError, SharedArray};
-    /// let arr = SharedArray::<u64>::new(3)?;
     ///
-    /// // Lock whole loop: the three increments are one atomic step for snapshot readers.
-    /// {
-    ///     let guard = arr.lock().unwrap();
+    /// fn bump_all(arr: &SharedArray<u64>) -> Result<(), Box<dyn std::error::Error>> {
+    ///     // Lock whole loop: the increments are one atomic step for snapshot readers.
+    ///     let guard = arr.lock()?;
     ///     for i in 0..guard.len() {
     ///         guard.add(i, 1);
     ///     }
+    ///     Ok(())
     /// }
+    ///
+    /// let arr = SharedArray::<u64>::new(3)?;
+    /// bump_all(&arr)?;
     /// // Lock per op.
     /// for i in 0..arr.len() {
-    ///     arr.lock().unwrap().add(i, 1);
+    ///     arr.lock()?.add(i, 1);
     /// }
     /// assert_eq!(arr.snapshot()?, [2, 2, 2]);
     ///
     /// // A second lock() on the same thread is an error, not a hang.
-    /// let held = arr.lock().unwrap();
+    /// let held = arr.lock()?;
     /// assert!(matches!(arr.lock(), Err(LockError::Deadlock)));
     /// # drop(held);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
-    pub fn lock(&self) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
-        self.acquire(Wait::Forever)
+    pub fn lock(&self) -> Result<ArrayGuard<'_, T>, LockError> {
+        self.acquire(Wait::Forever, false)
     }
 
     /// Takes the lock if nobody holds it, without waiting.
@@ -115,18 +114,18 @@ impl<T: Element> SharedArray<T> {
     /// ```
     /// use shmarray::LockError;
     /// let arr = shmarray::SharedArray::<u32>::new(1)?;
-    /// let guard = arr.try_lock().unwrap();
+    /// let guard = arr.try_lock()?;
     /// std::thread::scope(|s| {
     ///     s.spawn(|| assert!(matches!(arr.try_lock(), Err(LockError::WouldBlock))));
     /// });
     /// assert!(matches!(arr.try_lock(), Err(LockError::Deadlock)));
     /// drop(guard);
     /// assert!(arr.try_lock().is_ok());
-    /// # Ok::<(), shmarray::CreateError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
-    pub fn try_lock(&self) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
-        self.acquire(Wait::No)
+    pub fn try_lock(&self) -> Result<ArrayGuard<'_, T>, LockError> {
+        self.acquire(Wait::No, false)
     }
 
     /// Takes the lock, waiting at most `timeout`. The deadline is measured on the wall clock
@@ -143,13 +142,80 @@ impl<T: Element> SharedArray<T> {
     /// ```
     /// use std::time::Duration;
     /// let arr = shmarray::SharedArray::<u8>::new(1)?;
-    /// let guard = arr.lock_timeout(Duration::from_millis(10)).unwrap();
+    /// let guard = arr.lock_timeout(Duration::from_millis(10))?;
     /// # drop(guard);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
-    pub fn lock_timeout(&self, timeout: Duration) -> Result<ArrayGuard<'_, T>, LockError<'_, T>> {
-        self.acquire(Wait::For(timeout))
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<ArrayGuard<'_, T>, LockError> {
+        self.acquire(Wait::For(timeout), false)
+    }
+
+    /// Takes the lock whether or not a holder's death is recorded, to repair the data.
+    ///
+    /// [`ArrayGuard::owner_died`] tells whether a death is recorded; after checking or
+    /// repairing the data, [`ArrayGuard::make_consistent`] clears it. Dropped without that,
+    /// the death stays recorded: [`lock`](Self::lock) keeps returning
+    /// [`LockError::OwnerDied`] and snapshots keep failing.
+    ///
+    /// # Errors
+    /// As [`lock`](Self::lock), but never [`LockError::OwnerDied`].
+    ///
+    /// ```
+    /// use shmarray::{LockError, SharedArray};
+    ///
+    /// fn locked_with_repair(arr: &SharedArray<u64>) -> Result<(), LockError> {
+    ///     let mut guard = match arr.lock() {
+    ///         Err(LockError::OwnerDied) => {
+    ///             let mut guard = arr.lock_for_repair()?;
+    ///             if guard.owner_died() {
+    ///                 guard.set(0, 0); // e.g. redo or undo the dead holder's work
+    ///                 guard.make_consistent();
+    ///             }
+    ///             guard
+    ///         }
+    ///         other => other?,
+    ///     };
+    ///     guard.add(0, 1);
+    ///     Ok(())
+    /// }
+    ///
+    /// let arr = SharedArray::<u64>::new(1)?;
+    /// locked_with_repair(&arr)?;
+    /// assert_eq!(arr.snapshot()?, [1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn lock_for_repair(&self) -> Result<ArrayGuard<'_, T>, LockError> {
+        self.acquire(Wait::Forever, true)
+    }
+
+    /// As [`lock_for_repair`](Self::lock_for_repair), without waiting.
+    #[inline]
+    pub(crate) fn try_lock_for_repair(&self) -> Result<ArrayGuard<'_, T>, LockError> {
+        self.acquire(Wait::No, true)
+    }
+
+    /// As [`lock_for_repair`](Self::lock_for_repair), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`LockError::TimedOut`] if the time ran out, and as
+    /// [`lock_for_repair`](Self::lock_for_repair).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let arr = shmarray::SharedArray::<u8>::new(1)?;
+    /// let guard = arr.lock_for_repair_timeout(Duration::from_millis(10))?;
+    /// assert!(!guard.owner_died());
+    /// # drop(guard);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn lock_for_repair_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<ArrayGuard<'_, T>, LockError> {
+        self.acquire(Wait::For(timeout), true)
     }
 }
 
@@ -178,7 +244,7 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[4u8, 5])?;
-    /// assert_eq!(arr.lock().unwrap().get(1), 5);
+    /// assert_eq!(arr.lock()?.get(1), 5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
@@ -195,7 +261,7 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::<i16>::new(2)?;
-    /// arr.lock().unwrap().set(0, -3);
+    /// arr.lock()?.set(0, -3);
     /// assert_eq!(arr.get(0), Some(-3));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -220,7 +286,7 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[1.0f64])?;
-    /// assert_eq!(arr.lock().unwrap().add(0, 0.5), 1.0);
+    /// assert_eq!(arr.lock()?.add(0, 0.5), 1.0);
     /// assert_eq!(arr.get(0), Some(1.5));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -235,7 +301,7 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[1u32, 2])?;
-    /// assert_eq!(arr.lock().unwrap().iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(arr.lock()?.iter().collect::<Vec<_>>(), [1, 2]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn iter(&self) -> impl ExactSizeIterator<Item = T> + '_ {
@@ -251,7 +317,7 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[7i8, 8])?;
-    /// assert_eq!(arr.lock().unwrap().to_vec(), [7, 8]);
+    /// assert_eq!(arr.lock()?.to_vec(), [7, 8]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_vec(&self) -> Vec<T> {
@@ -265,7 +331,7 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::<u64>::new(2)?;
-    /// arr.lock().unwrap().copy_from_slice(&[5, 6]);
+    /// arr.lock()?.copy_from_slice(&[5, 6]);
     /// assert_eq!(arr.snapshot()?, [5, 6]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -284,28 +350,31 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
         }
     }
 
-    /// True if a previous holder died holding the lock and nobody has declared the data
-    /// consistent since (this guard came from [`LockError::OwnerDied`]).
+    /// True if a holder died (or panicked) holding the lock and nobody has declared the data
+    /// consistent since. Only a guard from [`lock_for_repair`](SharedArray::lock_for_repair)
+    /// can see `true`: the other ways to lock refuse such a lock.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::<u64>::new(1)?;
+    /// assert!(!arr.lock_for_repair()?.owner_died());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn owner_died(&self) -> bool {
         self.owner_died
     }
 
     /// Declares the data consistent again after a holder's death: once this guard drops,
-    /// the lock is healthy, and snapshots succeed. Call it after checking or repairing what
-    /// the dead holder may have left half-written.
+    /// the lock is healthy, [`lock`](SharedArray::lock) succeeds and snapshots succeed. Call
+    /// it after checking or repairing what the dead holder may have left half-written. Does
+    /// nothing if no death is recorded.
     ///
     /// ```
-    /// # use shmarray::{LockError, SharedArray};
-    /// # let arr = SharedArray::<u64>::new(1)?;
-    /// let guard = match arr.lock() {
-    ///     Ok(guard) => guard,
-    ///     Err(LockError::OwnerDied(mut guard)) => {
-    ///         guard.set(0, 0); // repair: e.g. redo or undo the dead holder's work
-    ///         guard.make_consistent();
-    ///         guard
-    ///     }
-    ///     Err(e) => panic!("{e}"),
-    /// };
+    /// # let arr = shmarray::SharedArray::<u64>::new(1)?;
+    /// let mut guard = arr.lock_for_repair()?;
+    /// if guard.owner_died() {
+    ///     guard.set(0, 0); // repair: e.g. redo or undo the dead holder's work
+    ///     guard.make_consistent();
+    /// }
     /// # drop(guard);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -14,7 +14,7 @@
 //! let counts = SharedArray::<u64>::new(4)?;          // shared with children after fork()
 //! counts.fetch_add(1, 10, Relaxed);                   // lock-free, from any process
 //! {
-//!     let guard = counts.lock().unwrap();                     // all-or-nothing to snapshots
+//!     let guard = counts.lock()?;                         // all-or-nothing to snapshots
 //!     for i in 0..guard.len() {
 //!         guard.add(i, 1);
 //!     }
@@ -28,8 +28,8 @@
 //! | path | how | guarantees | costs | checked by (loom model in `tests/loom.rs`) |
 //! |---|---|---|---|---|
 //! | lock-free op | `arr.fetch_add(i, 1, Relaxed)` | no lost update, per element; lock-free progress | one atomic instruction | `lock_free_fetch_add_loses_no_update`; contrast `unlocked_load_then_store_loses_an_update` |
-//! | lock per op | `arr.lock().unwrap().add(i, 1)` | no lost update; each op atomic to snapshots | lock + unlock per element | `lock_per_op_loses_no_update` |
-//! | lock whole loop | `let g = arr.lock().unwrap(); for i.. { g.add(i, 1) }` | the loop is all-or-nothing to snapshots and exclusive among lock users | lock + unlock once | `locked_loop_is_all_or_nothing_to_snapshots`; contrast `lock_free_loop_is_seen_half_done` |
+//! | lock per op | `arr.lock()?.add(i, 1)` | no lost update; each op atomic to snapshots | lock + unlock per element | `lock_per_op_loses_no_update` |
+//! | lock whole loop | `let g = arr.lock()?; for i.. { g.add(i, 1) }` | the loop is all-or-nothing to snapshots and exclusive among lock users | lock + unlock once | `locked_loop_is_all_or_nothing_to_snapshots`; contrast `lock_free_loop_is_seen_half_done` |
 //! | snapshot | `arr.snapshot()?` | consistent w.r.t. every locked write; readers never block each other; bounded retries, then the lock; never torn data after a writer's death (an error instead) | one pass of loads per try | `snapshot_never_returns_an_unfinished_write`, `dead_writer_is_repaired_and_readers_do_not_spin` |
 //! | `to_vec`, `iter`, `get` | per-element Acquire loads | each element atomic; **not** a consistent snapshot | one pass of loads | (per-element atomicity is the hardware's) |
 //!
@@ -43,8 +43,8 @@
 //! - **Atomic read-modify-write.** `arr[i] += 1` in Python is a read and a write; without
 //!   `get_lock()` updates are lost. Here [`SharedArray::fetch_add`] is one atomic instruction.
 //! - **The lock survives a dead holder.** Python's lock hangs every other process forever if
-//!   its holder dies. Here the next locker gets [`LockError::OwnerDied`], holding the lock,
-//!   and repairs with [`ArrayGuard::make_consistent`].
+//!   its holder dies. Here lockers get [`LockError::OwnerDied`] until one takes the lock with
+//!   [`SharedArray::lock_for_repair`], repairs, and calls [`ArrayGuard::make_consistent`].
 //! - **Relocking is an error.** Python's default lock is recursive; here a second
 //!   [`lock`](SharedArray::lock) on the same thread is [`LockError::Deadlock`].
 //! - **Unrelated processes can attach** by name ([`SharedArray::create`] /
@@ -70,7 +70,7 @@
 //! | `array.rs` | [`SharedArray`]: constructors and lock-free element operations |
 //! | `options.rs` | [`ArrayOptions`]: the builder behind every constructor (mode, unlink on drop, open timeout, `open_or_create`) |
 //! | `origin.rs` | [`Origin`]: where a region lives, as `name()`/`path()` and errors report it |
-//! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout` |
+//! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout`/`lock_for_repair` |
 //! | `arc_guard.rs` | [`ArcArrayGuard`]: the lock held through an `Arc`, for owners that cannot hold a borrow |
 //! | `snapshot.rs` | `snapshot`/`snapshot_into`: the seqlock read side |
 //! | `element.rs` | [`Element`], [`Integer`], [`TypeCode`]: element types and their cell operations |

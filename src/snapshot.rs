@@ -28,7 +28,7 @@ impl<T: Element> SharedArray<T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::<u64>::new(2)?;
-    /// arr.lock().unwrap().copy_from_slice(&[1, 1]);
+    /// arr.lock()?.copy_from_slice(&[1, 1]);
     /// assert_eq!(arr.snapshot()?, [1, 1]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

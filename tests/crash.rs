@@ -6,7 +6,7 @@
 mod common;
 
 use common::{kill, kill_at_flag, raise_and_wait, spawn, wait, wait_flag, Exit, DEADLINE};
-use shmarray::{LockError, SharedArray, SnapshotError};
+use shmarray::{ArrayGuard, LockError, SharedArray, SnapshotError};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
@@ -15,19 +15,18 @@ fn holder_killed_right_after_locking_is_reported_once() {
     let data = SharedArray::from_slice(&[5u64, 6, 7]).unwrap();
     let flags = SharedArray::<u64>::new(1).unwrap();
     let pid = spawn(|| {
-        let _guard = data.lock().map_err(|_| ()).expect("child lock");
+        let _guard = data.lock().expect("child lock");
         raise_and_wait(&flags, 0)
     });
     kill_at_flag(&flags, pid);
 
-    match data.lock() {
-        Err(LockError::OwnerDied(mut guard)) => {
-            assert!(guard.owner_died());
-            guard.make_consistent();
-            assert!(!guard.owner_died());
-        }
-        other => panic!("expected OwnerDied, got {other:?}"),
-    }
+    assert!(matches!(data.lock(), Err(LockError::OwnerDied)));
+    assert!(matches!(data.try_lock(), Err(LockError::OwnerDied)));
+    let mut guard = data.lock_for_repair().expect("repair lock");
+    assert!(guard.owner_died());
+    guard.make_consistent();
+    assert!(!guard.owner_died());
+    drop(guard);
     let guard = data.lock().expect("repaired lock is healthy");
     drop(guard);
     assert_eq!(data.snapshot().unwrap(), [5, 6, 7]);
@@ -38,7 +37,7 @@ fn writer_killed_mid_write_leaves_no_torn_snapshot() {
     let data = SharedArray::<u64>::new(8).unwrap();
     let flags = SharedArray::<u64>::new(1).unwrap();
     let pid = spawn(|| {
-        let guard = data.lock().map_err(|_| ()).expect("child lock");
+        let guard = data.lock().expect("child lock");
         for i in 0..4 {
             guard.set(i, 7); // half of an eight-element write: the sequence is odd
         }
@@ -51,13 +50,12 @@ fn writer_killed_mid_write_leaves_no_torn_snapshot() {
     // Per-element reads do see the half-write: they promise no consistency.
     assert_eq!(data.to_vec(), [7, 7, 7, 7, 0, 0, 0, 0]);
 
-    match data.lock() {
-        Err(LockError::OwnerDied(mut guard)) => {
-            guard.copy_from_slice(&[0; 8]); // roll the dead writer's work back
-            guard.make_consistent();
-        }
-        other => panic!("expected OwnerDied, got {other:?}"),
-    }
+    assert!(matches!(data.lock(), Err(LockError::OwnerDied)));
+    let mut guard = data.lock_for_repair().expect("repair lock");
+    assert!(guard.owner_died());
+    guard.copy_from_slice(&[0; 8]); // roll the dead writer's work back
+    guard.make_consistent();
+    drop(guard);
     assert_eq!(data.snapshot().unwrap(), [0; 8]);
     assert!(data.lock().is_ok(), "the death is reported once");
 }
@@ -67,16 +65,17 @@ fn unrepaired_death_is_reported_to_the_next_process() {
     let data = SharedArray::<u64>::new(2).unwrap();
     let flags = SharedArray::<u64>::new(1).unwrap();
     let pid = spawn(|| {
-        let _guard = data.lock().map_err(|_| ()).expect("child lock");
+        let _guard = data.lock().expect("child lock");
         raise_and_wait(&flags, 0)
     });
     kill_at_flag(&flags, pid);
 
     // The first locker looks, but does not declare the data consistent.
-    assert!(matches!(data.lock(), Err(LockError::OwnerDied(_))));
+    assert!(matches!(data.lock(), Err(LockError::OwnerDied)));
+    assert!(data.lock_for_repair().expect("repair lock").owner_died());
     // The next locker, in another process, is told too.
     let next = spawn(|| match data.lock() {
-        Err(LockError::OwnerDied(_)) => 0,
+        Err(LockError::OwnerDied) => 0,
         Ok(_) => 1,
         Err(_) => 2,
     });
@@ -89,7 +88,7 @@ fn held_lock_times_out_and_try_lock_does_not_wait() {
     let data = SharedArray::<u64>::new(1).unwrap();
     let flags = SharedArray::<u64>::new(1).unwrap();
     let pid = spawn(|| {
-        let _guard = data.lock().map_err(|_| ()).expect("child lock");
+        let _guard = data.lock().expect("child lock");
         raise_and_wait(&flags, 0)
     });
     wait_flag(&flags, 0, Instant::now() + DEADLINE);
@@ -103,7 +102,7 @@ fn held_lock_times_out_and_try_lock_does_not_wait() {
         wait(pid, Instant::now() + DEADLINE),
         Exit::Signal(libc::SIGKILL)
     );
-    assert!(matches!(data.lock(), Err(LockError::OwnerDied(_))));
+    assert!(matches!(data.lock(), Err(LockError::OwnerDied)));
 }
 
 /// Layout of the bookkeeping array in the hammering test.
@@ -111,22 +110,30 @@ const KILL_FLAG: usize = 0;
 const DEATHS_SEEN: usize = 1;
 const FIRST_COUNTER: usize = 2;
 
+/// Takes the lock for repair and, if no other process repaired first, rolls the dead owner's
+/// partial pass back: every element to the completed-loops count (the last cell).
+fn repair<'a>(data: &'a SharedArray<u64>, book: &SharedArray<u64>) -> Option<ArrayGuard<'a, u64>> {
+    let mut guard = data.lock_for_repair().ok()?;
+    if guard.owner_died() {
+        book.fetch_add(DEATHS_SEEN, 1, Relaxed);
+        let done = data.len() - 1;
+        let completed = guard.get(done);
+        for i in 0..done {
+            guard.set(i, completed);
+        }
+        guard.make_consistent();
+    }
+    Some(guard)
+}
+
 /// One pass of the locked loop: increment every data element and the completed-loops cell
 /// (the last one), all under one guard. A locker that finds a dead owner rolls the dead
-/// owner's partial pass back: every element to the completed-loops count.
+/// owner's partial pass back (see `repair`).
 fn locked_pass(data: &SharedArray<u64>, book: &SharedArray<u64>, me: usize) -> Option<()> {
     let done = data.len() - 1;
     let guard = match data.lock() {
         Ok(guard) => guard,
-        Err(LockError::OwnerDied(mut guard)) => {
-            book.fetch_add(DEATHS_SEEN, 1, Relaxed);
-            let completed = guard.get(done);
-            for i in 0..done {
-                guard.set(i, completed);
-            }
-            guard.make_consistent();
-            guard
-        }
+        Err(LockError::OwnerDied) => repair(data, book)?,
         Err(_) => return None,
     };
     for i in 0..done {
@@ -167,7 +174,7 @@ fn killing_one_of_many_hammering_processes_loses_nothing_else() {
             }
         }
         // The fatal pass: half the elements, then the process is killed holding the lock.
-        let guard = data.lock().map_err(|_| ()).expect("victim lock");
+        let guard = data.lock().expect("victim lock");
         for i in 0..N / 2 {
             guard.add(i, 1);
         }
@@ -182,13 +189,8 @@ fn killing_one_of_many_hammering_processes_loses_nothing_else() {
         assert_eq!(wait(pid, deadline), Exit::Code(0), "a worker failed");
     }
     // If every worker had finished before the kill, the parent is the one to find the body.
-    if let Err(LockError::OwnerDied(mut guard)) = data.lock() {
-        book.fetch_add(DEATHS_SEEN, 1, Relaxed);
-        let completed = guard.get(N);
-        for i in 0..N {
-            guard.set(i, completed);
-        }
-        guard.make_consistent();
+    if let Err(LockError::OwnerDied) = data.lock() {
+        drop(repair(&data, &book).expect("repair lock"));
     }
 
     assert_eq!(book.load(DEATHS_SEEN, Relaxed), 1, "OwnerDied exactly once");

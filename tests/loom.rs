@@ -170,12 +170,12 @@ fn dead_writer_is_repaired_and_readers_do_not_spin() {
 
         let repairer = {
             let arr = arr.clone();
-            thread::spawn(move || match arr.lock() {
-                Err(LockError::OwnerDied(mut guard)) => {
-                    guard.set(0, 0); // roll the half-write back
-                    guard.make_consistent();
-                }
-                other => panic!("expected OwnerDied, got {other:?}"),
+            thread::spawn(move || {
+                assert!(matches!(arr.lock(), Err(LockError::OwnerDied)));
+                let mut guard = arr.lock_for_repair().expect("repair lock");
+                assert!(guard.owner_died());
+                guard.set(0, 0); // roll the half-write back
+                guard.make_consistent();
             })
         };
         match arr.snapshot() {
@@ -201,7 +201,8 @@ fn unrepaired_death_is_reported_to_the_next_locker() {
         };
         writer.join().unwrap();
         for _ in 0..2 {
-            assert!(matches!(arr.lock(), Err(LockError::OwnerDied(_))));
+            assert!(matches!(arr.lock(), Err(LockError::OwnerDied)));
+            assert!(arr.lock_for_repair().expect("repair lock").owner_died());
         }
         assert!(matches!(arr.snapshot(), Err(SnapshotError::OwnerDied)));
     });
