@@ -30,13 +30,18 @@
 //! | lock-free op | `arr.fetch_add(i, 1, Relaxed)` | no lost update, per element; lock-free progress | one atomic instruction | `lock_free_fetch_add_loses_no_update`; contrast `unlocked_load_then_store_loses_an_update` |
 //! | lock per op | `arr.lock()?.add(i, 1)` | no lost update; each op atomic to snapshots | lock + unlock per element | `lock_per_op_loses_no_update` |
 //! | lock whole loop | `let g = arr.lock()?; for i.. { g.add(i, 1) }` | the loop is all-or-nothing to snapshots and exclusive among lock users | lock + unlock once | `locked_loop_is_all_or_nothing_to_snapshots`; contrast `lock_free_loop_is_seen_half_done` |
+//! | bulk update | `arr.lock()?.update_each(\|v\| v + 1)` | as lock whole loop; but a lock-free write racing with it can be lost | lock + unlock once; a Relaxed load + store per element | `tests/loom_bulk.rs`: `bulk_update_is_all_or_nothing_to_snapshots`, `bulk_update_beside_locked_writers_loses_nothing`; contrast `bulk_update_loses_a_racing_lock_free_add` |
 //! | snapshot | `arr.snapshot()?` | consistent w.r.t. every locked write; readers never block each other; bounded retries, then the lock; never torn data after a writer's death (an error instead) | one pass of loads per try | `snapshot_never_returns_an_unfinished_write`, `dead_writer_is_repaired_and_readers_do_not_spin` |
 //! | `to_vec`, `iter`, `get` | per-element Acquire loads | each element atomic; **not** a consistent snapshot | one pass of loads | (per-element atomicity is the hardware's) |
 //!
 //! Lock-free operations do not take part in the seqlock: a snapshot taken while lock-free
-//! writers run is per-element atomic only. Mix the paths knowingly: a guard's writes are
-//! atomic read-modify-writes, so they never lose a concurrent lock-free update, but a
-//! lock-free writer is not excluded by the lock.
+//! writers run is per-element atomic only. Mix the paths knowingly: a guard's element
+//! operations ([`ArrayGuard::add`], [`ArrayGuard::sub`], ...) are atomic read-modify-writes,
+//! so they never lose a concurrent lock-free update, but a lock-free writer is not excluded
+//! by the lock. The guard's bulk updates ([`ArrayGuard::update_each`],
+//! [`ArrayGuard::update_range`]) are a Relaxed load and store per element, at the speed of
+//! a raw mutex around a plain loop: right when every writer locks, and able to lose a
+//! lock-free write that lands between an element's load and store.
 //!
 //! # Differences from Python's `multiprocessing.Array`
 //!
@@ -72,6 +77,8 @@
 //! | `origin.rs` | [`Origin`]: where a region lives, as `name()`/`path()` and errors report it |
 //! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout`/`lock_for_repair` |
 //! | `arc_guard.rs` | [`ArcArrayGuard`]: the lock held through an `Arc`, for owners that cannot hold a borrow |
+//! | `guard_bulk.rs` | the guard's one-walk bulk operations: `update_each`, `update_range`, `fill`, `copy_to_slice` |
+//! | `guard_ops.rs` | the guard's element read-modify-writes: `sub`, `swap`, `fetch_max`, `compare_exchange`, ... |
 //! | `snapshot.rs` | `snapshot`/`snapshot_into`: the seqlock read side |
 //! | `element.rs` | [`Element`], [`Integer`], [`TypeCode`]: element types and their cell operations |
 //! | `error.rs` | [`CreateError`], [`OpenError`], [`LockError`], [`SnapshotError`] |
@@ -112,6 +119,8 @@ mod control;
 mod element;
 mod error;
 mod guard;
+mod guard_bulk;
+mod guard_ops;
 mod heap;
 mod layout;
 mod origin;

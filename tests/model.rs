@@ -21,7 +21,7 @@
 #[macro_use]
 mod model_ops;
 
-use model_ops::{step, Model, Op};
+use model_ops::{check, check_all, step, Model, Op};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use shmarray::{LockError, SharedArray, SnapshotError};
@@ -149,20 +149,6 @@ fn any_step<T: Value>(len: usize) -> impl Strategy<Value = Step<T>> {
 /// Initial contents of 1 to [`MAX_LEN`] elements, and up to 48 steps on them.
 fn case<T: Value>() -> impl Strategy<Value = (Vec<T>, Vec<Step<T>>)> {
     (1..=MAX_LEN).prop_flat_map(|len| (vec(any::<T>(), len), vec(any_step::<T>(len), 1..48)))
-}
-
-fn check<T: Model>(got: T, want: T, what: &str) {
-    assert!(
-        T::same(got, want),
-        "{what}: array gave {got:?}, model {want:?}"
-    );
-}
-
-fn check_all<T: Model>(got: &[T], want: &[T], what: &str) {
-    assert!(
-        got.len() == want.len() && got.iter().zip(want).all(|(&a, &b)| T::same(a, b)),
-        "{what}: array gave {got:?}, model {want:?}"
-    );
 }
 
 /// Where both hold a NaN, the model takes the array's exact bits, as `model_ops::step`

@@ -72,6 +72,22 @@ impl Model for f64 {
     }
 }
 
+/// Panics unless `got` and `want` agree as [`Model::same`] says.
+pub fn check<T: Model>(got: T, want: T, what: &str) {
+    assert!(
+        T::same(got, want),
+        "{what}: array gave {got:?}, model {want:?}"
+    );
+}
+
+/// Panics unless `got` and `want` have the same length and agree element by element.
+pub fn check_all<T: Model>(got: &[T], want: &[T], what: &str) {
+    assert!(
+        got.len() == want.len() && got.iter().zip(want).all(|(&a, &b)| T::same(a, b)),
+        "{what}: array gave {got:?}, model {want:?}"
+    );
+}
+
 #[derive(Clone, Debug)]
 pub enum Op<T> {
     Load(usize),
