@@ -18,9 +18,45 @@
 #[path = "../benches/support/mod.rs"]
 mod support;
 
+mod args;
+
 use shmarray::SharedArray;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use support::{BareCells, LockKind, Locks, Variant, Workload};
+
+const USAGE: &str = "usage: callgrind_ops [--quick] | callgrind_ops run CASE ours|raw OPS";
+
+/// What the command line asks for.
+enum Mode {
+    /// The table; `true`: fewer operations per run.
+    Table(bool),
+    /// One measured run, in a child under valgrind.
+    Run { key: String, ours: bool, ops: u64 },
+}
+
+fn parse_args(args: &[String]) -> Result<Mode, String> {
+    match args {
+        [] => Ok(Mode::Table(false)),
+        [q] if q == "--quick" => Ok(Mode::Table(true)),
+        [run, key, side, ops] if run == "run" => {
+            if !CASES.iter().any(|c| c.key == key) {
+                return Err(format!("unknown case {key:?}"));
+            }
+            let ours = match side.as_str() {
+                "ours" => true,
+                "raw" => false,
+                other => return Err(format!("side {other:?}: expected ours or raw")),
+            };
+            let ops = args::value("OPS", Some(ops), 0u64)?;
+            Ok(Mode::Run {
+                key: key.clone(),
+                ours,
+                ops,
+            })
+        }
+        _ => Err(format!("unexpected arguments {args:?}")),
+    }
+}
 
 /// Array length of the per-element cases: in L1, so the counts are about the code.
 const N: usize = 1000;
@@ -169,17 +205,15 @@ fn per_op(key: &str, ours: bool, small: u64, large: u64) -> Result<f64, String> 
     Ok((b as f64 - a as f64) / (n_b - n_a) as f64)
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("run") {
-        let [_, key, side, ops] = &args[..] else {
-            panic!("usage: callgrind_ops run CASE ours|raw OPS");
-        };
-        let ops: u64 = ops.parse().expect("OPS is a number");
-        println!("{}", run_case(key, side == "ours", ops));
-        return;
-    }
-    let quick = args.iter().any(|a| a == "--quick");
+fn main() -> ExitCode {
+    let quick = match args::parse(USAGE, parse_args) {
+        Ok(Mode::Table(quick)) => quick,
+        Ok(Mode::Run { key, ours, ops }) => {
+            println!("{}", run_case(&key, ours, ops));
+            return ExitCode::SUCCESS;
+        }
+        Err(code) => return code,
+    };
     let (small, large) = if quick {
         (20_000, 120_000)
     } else {
@@ -193,7 +227,7 @@ fn main() {
                 "Callgrind table NOT RUN: `valgrind` is not installed (Debian: apt-get install \
                  valgrind)."
             );
-            return;
+            return ExitCode::SUCCESS;
         }
     };
     println!(
@@ -230,4 +264,5 @@ fn main() {
          cases on N = {N}.",
         large, small
     );
+    ExitCode::SUCCESS
 }

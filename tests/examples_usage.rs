@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const EXAMPLES: [&str; 4] = [
+const EXAMPLES: [&str; 5] = [
     "bench_report",
+    "callgrind_ops",
     "granularity",
     "increment_all",
     "partitioned",
@@ -54,10 +55,13 @@ fn help_prints_the_usage_line_and_exits_0() {
 
 #[test]
 fn bad_arguments_print_the_usage_line_and_exit_2() {
-    let cases: [(&str, &[&str]); 9] = [
+    let cases: [(&str, &[&str]); 12] = [
         ("bench_report", &["--bogus"]),
         ("bench_report", &["--python-mops"]),
         ("bench_report", &["--python-mops", "fast"]),
+        ("callgrind_ops", &["--slow"]),
+        ("callgrind_ops", &["run", "no_such_case", "ours", "10"]),
+        ("callgrind_ops", &["run", "fetch_add", "ours", "many"]),
         ("granularity", &["2", "x", "5"]),
         ("granularity", &["2"]),
         (
