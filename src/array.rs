@@ -4,6 +4,7 @@ use crate::control::Control;
 use crate::element::{Element, Integer, TypeCode};
 use crate::error::CreateError;
 use crate::heap::HeapStorage;
+use crate::storage::Storage;
 use crate::sync::Ordering;
 use core::fmt;
 use core::ptr::NonNull;
@@ -30,14 +31,6 @@ use std::time::Duration;
 /// assert_eq!(shmarray::DEFAULT_OPEN_TIMEOUT, std::time::Duration::from_secs(1));
 /// ```
 pub const DEFAULT_OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Where an array's memory lives. Kept only to free it; every access goes through the
-/// pointers in [`SharedArray`].
-enum Storage<T: Element> {
-    Heap(#[allow(dead_code)] HeapStorage<T>),
-    #[cfg(not(loom))]
-    Mapped(#[allow(dead_code)] Region),
-}
 
 /// A fixed-length array of numbers shared between processes, every element an atomic cell.
 ///
@@ -71,7 +64,7 @@ pub struct SharedArray<T: Element> {
     cells: NonNull<T::Atomic>,
     len: usize,
     control: NonNull<Control>,
-    _storage: Storage<T>,
+    _storage: Storage<HeapStorage<T>>,
 }
 
 // SAFETY: every access to the cells and the control block goes through atomics or the
@@ -84,7 +77,7 @@ unsafe impl<T: Element> Sync for SharedArray<T> {}
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn index_out_of_bounds(index: usize, len: usize) -> ! {
+pub(crate) fn index_out_of_bounds(index: usize, len: usize) -> ! {
     panic!("index out of bounds: the len is {len} but the index is {index}")
 }
 
@@ -556,16 +549,6 @@ impl<T: Element> SharedArray<T> {
         Shape::of::<T>(Layout::Dense, len, 1)
     }
 
-    fn size_for(len: usize, origin: impl FnOnce() -> Origin) -> Result<usize, CreateError> {
-        Self::shape(len)
-            .region_size()
-            .ok_or_else(|| CreateError::TooLarge {
-                region: origin(),
-                len,
-                elem_size: core::mem::size_of::<T>(),
-            })
-    }
-
     fn from_region(region: Region, len: usize) -> SharedArray<T> {
         SharedArray {
             cells: NonNull::new(region.cells_ptr().cast::<T::Atomic>())
@@ -576,17 +559,16 @@ impl<T: Element> SharedArray<T> {
         }
     }
 
-    /// Maps a freshly created, zero-filled region file, writes its header and `init` into its
-    /// cells, and publishes it.
-    fn init_region(
-        file: std::fs::File,
+    /// Creates a region at `origin`, writes its header and `init` into its cells, and
+    /// publishes it.
+    fn make(
+        origin: Origin,
         len: usize,
         init: Option<&[T]>,
-        origin: Origin,
-        unlink_on_drop: bool,
+        opts: &RegionOptions,
     ) -> Result<SharedArray<T>, CreateError> {
         const { assert!(DATA_OFFSET % core::mem::align_of::<T::Atomic>() == 0) };
-        let region = Region::init(file, Self::shape(len), origin)?;
+        let region = Region::create(origin, Self::shape(len), opts.mode)?;
         let mut array = Self::from_region(region, len);
         if let Some(values) = init {
             for (cell, &v) in array.cells().iter().zip(values) {
@@ -595,10 +577,7 @@ impl<T: Element> SharedArray<T> {
             }
         }
         if let Storage::Mapped(region) = &mut array._storage {
-            region.header().publish();
-            // Only once the region is complete: on a failure above, the caller removes the
-            // name itself.
-            region.set_unlink_on_drop(unlink_on_drop);
+            region.publish(opts.unlink_on_drop);
         }
         Ok(array)
     }
@@ -608,8 +587,7 @@ impl<T: Element> SharedArray<T> {
         len: usize,
         init: Option<&[T]>,
     ) -> Result<SharedArray<T>, CreateError> {
-        let file = backing::anonymous(Self::size_for(len, || Origin::Anonymous)?)?;
-        Self::init_region(file, len, init, Origin::Anonymous, false)
+        Self::make(Origin::Anonymous, len, init, &RegionOptions::default())
     }
 
     /// Creates the named array `name`: the terminal of `create` and `create_from_slice`.
@@ -619,11 +597,7 @@ impl<T: Element> SharedArray<T> {
         init: Option<&[T]>,
         opts: &RegionOptions,
     ) -> Result<SharedArray<T>, CreateError> {
-        let origin = || Origin::Named(name.to_owned());
-        let file = backing::create_shm(name, Self::size_for(len, origin)?, opts.mode)?;
-        Self::init_region(file, len, init, origin(), opts.unlink_on_drop).inspect_err(|_| {
-            let _ = backing::unlink_shm(name);
-        })
+        Self::make(Origin::Named(name.to_owned()), len, init, opts)
     }
 
     /// Creates the array file `path`: the terminal of `create_file`.
@@ -632,26 +606,18 @@ impl<T: Element> SharedArray<T> {
         len: usize,
         opts: &RegionOptions,
     ) -> Result<SharedArray<T>, CreateError> {
-        let origin = || Origin::File(path.to_owned());
-        let file = backing::create_file(path, Self::size_for(len, origin)?, opts.mode)?;
-        Self::init_region(file, len, None, origin(), opts.unlink_on_drop).inspect_err(|_| {
-            let _ = std::fs::remove_file(path);
-        })
+        Self::make(Origin::File(path.to_owned()), len, None, opts)
     }
 
     /// Opens the named array `name`: the terminal of `open`.
     pub(crate) fn attach_named(name: &str, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
-        let file = backing::open_shm(name)?;
-        let origin = Origin::Named(name.to_owned());
-        let (region, shape) = Region::attach(file, Self::shape(0), timeout, origin)?;
+        let (region, shape) = Region::open_named(name, Self::shape(0), timeout)?;
         Ok(Self::from_region(region, shape.len))
     }
 
     /// Opens the array file `path`: the terminal of `open_file`.
     pub(crate) fn attach_file(path: &Path, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
-        let file = backing::open_file(path)?;
-        let origin = Origin::File(path.to_owned());
-        let (region, shape) = Region::attach(file, Self::shape(0), timeout, origin)?;
+        let (region, shape) = Region::open_file(path, Self::shape(0), timeout)?;
         Ok(Self::from_region(region, shape.len))
     }
 
@@ -899,11 +865,7 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn origin(&self) -> &Origin {
-        match &self._storage {
-            Storage::Heap(_) => &Origin::Heap,
-            #[cfg(not(loom))]
-            Storage::Mapped(region) => region.origin(),
-        }
+        self._storage.origin()
     }
 
     /// The shared memory name, for an array made or opened by name (as given, with or
@@ -945,11 +907,7 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn created(&self) -> bool {
-        match &self._storage {
-            Storage::Heap(_) => true,
-            #[cfg(not(loom))]
-            Storage::Mapped(region) => region.created(),
-        }
+        self._storage.created()
     }
 }
 

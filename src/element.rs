@@ -196,6 +196,9 @@ mod sealed {
         fn fetch_sub(cell: &Self::Atomic, v: Self, order: Ordering) -> Self;
         fn fetch_max(cell: &Self::Atomic, v: Self, order: Ordering) -> Self;
         fn fetch_min(cell: &Self::Atomic, v: Self, order: Ordering) -> Self;
+        /// `a + b` on values, as `fetch_add` adds: wrapping for integers, IEEE for floats
+        /// (what a striped array's sum adds its stripes with).
+        fn plus(a: Self, b: Self) -> Self;
     }
 
     /// Bitwise read-modify-writes, integers only.
@@ -239,6 +242,8 @@ macro_rules! integer_element {
             fn fetch_max(cell: &$atomic, v: Self, order: Ordering) -> Self { cell.fetch_max(v, order) }
             #[inline(always)]
             fn fetch_min(cell: &$atomic, v: Self, order: Ordering) -> Self { cell.fetch_min(v, order) }
+            #[inline(always)]
+            fn plus(a: Self, b: Self) -> Self { a.wrapping_add(b) }
         }
         impl IntegerOps for $t {
             #[inline(always)]
@@ -325,6 +330,8 @@ macro_rules! float_element {
             fn fetch_min(cell: &$atomic, v: Self, order: Ordering) -> Self {
                 float_rmw(cell, order, |x: $t| x.min(v))
             }
+            #[inline(always)]
+            fn plus(a: Self, b: Self) -> Self { a + b }
         }
         impl Element for $t { const TYPE_CODE: TypeCode = TypeCode::$code; }
     )*};

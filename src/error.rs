@@ -82,6 +82,14 @@ pub enum CreateError {
         /// The OS error.
         source: io::Error,
     },
+    /// A [`StripedArray`](crate::StripedArray) was asked for a stripe count that is not a
+    /// power of two from 1 to 1024.
+    InvalidStripes {
+        /// The region.
+        region: Origin,
+        /// The count asked for.
+        stripes: usize,
+    },
 }
 
 impl fmt::Display for CreateError {
@@ -101,6 +109,10 @@ impl fmt::Display for CreateError {
                 write!(f, "no space for {region} of {bytes} bytes")
             }
             CreateError::Io { region, op, .. } => write!(f, "creating {region}: {op} failed"),
+            CreateError::InvalidStripes { region, stripes } => write!(
+                f,
+                "{region} with {stripes} stripes: the count must be a power of two from 1 to 1024"
+            ),
         }
     }
 }
@@ -111,7 +123,9 @@ impl std::error::Error for CreateError {
             CreateError::AlreadyExists { source, .. }
             | CreateError::OutOfSpace { source, .. }
             | CreateError::Io { source, .. } => Some(source),
-            CreateError::InvalidName(_) | CreateError::TooLarge { .. } => None,
+            CreateError::InvalidName(_)
+            | CreateError::TooLarge { .. }
+            | CreateError::InvalidStripes { .. } => None,
         }
     }
 }
@@ -132,7 +146,8 @@ impl CreateError {
             CreateError::TooLarge { region, .. }
             | CreateError::AlreadyExists { region, .. }
             | CreateError::OutOfSpace { region, .. }
-            | CreateError::Io { region, .. } => Some(region),
+            | CreateError::Io { region, .. }
+            | CreateError::InvalidStripes { region, .. } => Some(region),
             CreateError::InvalidName(_) => None,
         }
     }

@@ -7,6 +7,7 @@
 
 use crate::control::Control;
 use crate::element::Element;
+use crate::layout::STRIPE_ALIGN;
 use core::ptr::NonNull;
 
 /// Cells and a control block allocated with `Box`, freed on drop.
@@ -43,6 +44,54 @@ impl<T: Element> Drop for HeapStorage<T> {
             self.control.as_ref().destroy();
             drop(Box::from_raw(self.control.as_ptr()));
             drop(Box::from_raw(self.cells.as_ptr()));
+        }
+    }
+}
+
+/// Cells alone, `count` of them, the first on a [`STRIPE_ALIGN`]-byte boundary: the heap
+/// storage of a [`StripedArray`](crate::StripedArray), which has no lock. Each cell is
+/// constructed (not zero-filled) so that loom registers its atomics.
+pub(crate) struct AlignedCells<T: Element> {
+    pub(crate) ptr: NonNull<T::Atomic>,
+    count: usize,
+}
+
+impl<T: Element> AlignedCells<T> {
+    fn layout(count: usize) -> Option<core::alloc::Layout> {
+        let align = STRIPE_ALIGN.max(core::mem::align_of::<T::Atomic>());
+        let size = count.checked_mul(core::mem::size_of::<T::Atomic>())?;
+        core::alloc::Layout::from_size_align(size, align).ok()
+    }
+
+    /// `count` zero cells, or `None` if their size overflows.
+    pub(crate) fn zeros(count: usize) -> Option<AlignedCells<T>> {
+        let layout = Self::layout(count)?;
+        let ptr = if layout.size() == 0 {
+            // No allocation: any non-null, aligned address serves zero-sized storage.
+            NonNull::new(layout.align() as *mut T::Atomic)?
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            let raw = unsafe { std::alloc::alloc(layout) }.cast::<T::Atomic>();
+            NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+        };
+        for k in 0..count {
+            // SAFETY: `k < count` cells fit in the allocation, which nobody else sees yet.
+            unsafe { ptr.as_ptr().add(k).write(T::new_cell(T::default())) };
+        }
+        Some(AlignedCells { ptr, count })
+    }
+}
+
+impl<T: Element> Drop for AlignedCells<T> {
+    fn drop(&mut self) {
+        let layout = Self::layout(self.count).expect("computed once already in `zeros`");
+        // SAFETY: the cells were initialised in `zeros` and are dropped only here; the array
+        // that owns this storage is being dropped, so no reference into them remains.
+        unsafe {
+            core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.count).drop_in_place();
+            if layout.size() != 0 {
+                std::alloc::dealloc(self.ptr.as_ptr().cast(), layout);
+            }
         }
     }
 }

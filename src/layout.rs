@@ -76,11 +76,17 @@ pub(crate) const STRIPE_ALIGN: usize = 128;
 /// opener believe in, and what `StripedArray`'s builder accepts.
 pub(crate) const MAX_STRIPES: usize = 1024;
 
-/// Bytes from the start of one stripe block to the next: `len` cells rounded up to
-/// [`STRIPE_ALIGN`]. `None` on overflow.
+/// Cells from the start of one stripe block to the next: `len` rounded up to a whole
+/// number of [`STRIPE_ALIGN`]-byte blocks (for the element sizes, 1 to 8 bytes, all of which
+/// divide 128). `None` on overflow.
+pub(crate) fn stripe_cells(len: usize, elem_size: usize) -> Option<usize> {
+    let per_block = (STRIPE_ALIGN / elem_size.max(1)).max(1);
+    len.checked_next_multiple_of(per_block)
+}
+
+/// Bytes from the start of one stripe block to the next. `None` on overflow.
 pub(crate) fn stripe_stride(len: usize, elem_size: usize) -> Option<usize> {
-    len.checked_mul(elem_size)?
-        .checked_next_multiple_of(STRIPE_ALIGN)
+    stripe_cells(len, elem_size)?.checked_mul(elem_size)
 }
 
 /// Bytes of the cells of `len` elements in `layout` with `stripes` stripes, or `None` if
@@ -115,6 +121,8 @@ mod tests {
         assert_eq!(stripe_stride(1, 8), Some(128));
         assert_eq!(stripe_stride(16, 8), Some(128));
         assert_eq!(stripe_stride(17, 8), Some(256));
+        assert_eq!(stripe_cells(17, 8), Some(32));
+        assert_eq!(stripe_cells(3, 1), Some(128));
         assert_eq!(payload_size(Layout::Striped, 17, 4, 8), Some(1024));
         assert_eq!(payload_size(Layout::Dense, 17, 1, 8), Some(136));
         assert_eq!(payload_size(Layout::Striped, usize::MAX / 8, 2, 8), None);

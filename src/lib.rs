@@ -75,6 +75,9 @@
 //! | `array.rs` | [`SharedArray`]: constructors and lock-free element operations |
 //! | `options.rs` | [`ArrayOptions`]: the builder behind every constructor (mode, unlink on drop, open timeout, `open_or_create`) |
 //! | `origin.rs` | [`Origin`]: where a region lives, as `name()`/`path()` and errors report it |
+//! | `striped.rs` | [`StripedArray`]: per-CPU stripes of counters, summed on read |
+//! | `striped_options.rs` | [`StripedOptions`] and `StripedArray`'s constructors |
+//! | `cpu.rs` | which stripe the calling CPU adds to; the default stripe count |
 //! | `guard.rs` | [`ArrayGuard`] and `lock`/`try_lock`/`lock_timeout`/`lock_for_repair` |
 //! | `arc_guard.rs` | [`ArcArrayGuard`]: the lock held through an `Arc`, for owners that cannot hold a borrow |
 //! | `guard_bulk.rs` | the guard's one-walk bulk operations: `update_each`, `update_range`, `fill`, `copy_to_slice` |
@@ -89,6 +92,7 @@
 //! | `layout.rs` | [`Layout`]: the dense and striped payloads and their sizes |
 //! | `region.rs` | mapping a region (`memmap2::MmapRaw`) |
 //! | `backing.rs` | memfd, POSIX shared memory and files |
+//! | `storage.rs` | where an array's memory lives: the heap or a mapped region |
 //! | `heap.rs` | heap storage, for loom, miri, property tests and single-process use |
 //! | `stale.rs` | [`remove_stale`], [`remove_stale_file`]: removing regions nobody uses |
 //! | `inspect.rs` | [`inspect`], [`inspect_file`], [`RegionInfo`]: a region's header and live state, read-only |
@@ -116,6 +120,7 @@
 mod arc_guard;
 mod array;
 mod control;
+mod cpu;
 mod element;
 mod error;
 mod guard;
@@ -127,6 +132,9 @@ mod origin;
 mod raw_lock;
 mod seqlock;
 mod snapshot;
+mod storage;
+mod striped;
+mod striped_options;
 mod sync;
 
 #[cfg(not(loom))]
@@ -155,6 +163,8 @@ pub use options::ArrayOptions;
 pub use origin::Origin;
 #[cfg(not(loom))]
 pub use stale::{remove_stale, remove_stale_file};
+pub use striped::StripedArray;
+pub use striped_options::StripedOptions;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

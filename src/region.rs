@@ -13,11 +13,13 @@
 //! is when it is opened; nothing in user space can defend against a later truncation short of
 //! handling `SIGBUS`, which a library must not do on its users' behalf.
 
+use crate::backing;
 use crate::error::{CreateError, OpenError};
 use crate::header::{Header, Shape, HEADER_SIZE};
 use crate::origin::Origin;
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
+use std::path::Path;
 use std::time::Duration;
 
 /// A live `MAP_SHARED` mapping of a region.
@@ -38,14 +40,62 @@ pub(crate) struct Region {
 }
 
 impl Region {
-    /// Maps `file`, which holds `shape.region_size()` zero bytes, and writes the header.
-    /// The region is not yet ready: the caller fills the cells and then calls `publish`.
-    pub(crate) fn init(file: File, shape: Shape, origin: Origin) -> Result<Region, CreateError> {
+    /// Creates the file of a region of `shape` at `origin` (a memfd for
+    /// [`Origin::Anonymous`]; a name or file with permission bits `mode`), maps it and
+    /// writes the header; on failure nothing is left behind. What every array kind's
+    /// constructors call. The region is not yet ready: the caller fills the cells and then
+    /// calls [`publish`](Self::publish).
+    pub(crate) fn create(origin: Origin, shape: Shape, mode: u32) -> Result<Region, CreateError> {
         let size = shape.region_size().ok_or_else(|| CreateError::TooLarge {
             region: origin.clone(),
             len: shape.len,
             elem_size: shape.elem_size,
         })?;
+        let file = match &origin {
+            Origin::Named(name) => backing::create_shm(name, size, mode)?,
+            Origin::File(path) => backing::create_file(path, size, mode)?,
+            Origin::Anonymous | Origin::Heap => backing::anonymous(size)?,
+        };
+        Region::init(file, shape, size, origin.clone()).inspect_err(|_| match &origin {
+            Origin::Named(name) => drop(backing::unlink_shm(name)),
+            Origin::File(path) => drop(std::fs::remove_file(path)),
+            Origin::Anonymous | Origin::Heap => {}
+        })
+    }
+
+    /// Publishes a region made by [`create`](Self::create) once its cells are written
+    /// (the creator's last store), and from then on removes its name or file when dropped
+    /// if `unlink_on_drop` (not before: a failed creation removes it itself).
+    pub(crate) fn publish(&mut self, unlink_on_drop: bool) {
+        self.header().publish();
+        self.unlink_on_drop = unlink_on_drop && self.created;
+    }
+
+    /// Opens the named region `name` and checks its header: what every array kind's `open`
+    /// calls. See [`attach`](Self::attach).
+    pub(crate) fn open_named(
+        name: &str,
+        expected: Shape,
+        timeout: Duration,
+    ) -> Result<(Region, Shape), OpenError> {
+        let file = backing::open_shm(name)?;
+        Region::attach(file, expected, timeout, Origin::Named(name.to_owned()))
+    }
+
+    /// Opens the region file `path` and checks its header: what every array kind's
+    /// `open_file` calls. See [`attach`](Self::attach).
+    pub(crate) fn open_file(
+        path: &Path,
+        expected: Shape,
+        timeout: Duration,
+    ) -> Result<(Region, Shape), OpenError> {
+        let file = backing::open_file(path)?;
+        Region::attach(file, expected, timeout, Origin::File(path.to_owned()))
+    }
+
+    /// Maps `file`, which holds `size` (`shape.region_size()`) zero bytes, and writes the
+    /// header.
+    fn init(file: File, shape: Shape, size: usize, origin: Origin) -> Result<Region, CreateError> {
         let map = MmapOptions::new()
             .len(size)
             .map_raw(&file)
@@ -73,15 +123,10 @@ impl Region {
         })
     }
 
-    /// Makes dropping this handle remove the region's name or file (which it created).
-    pub(crate) fn set_unlink_on_drop(&mut self, unlink: bool) {
-        self.unlink_on_drop = unlink && self.created;
-    }
-
     /// Maps an existing region file and checks its header against `expected` (whose `len`,
     /// `stripes` and `flags` are ignored), waiting at most `timeout` for its creator to
     /// finish. Returns the region and the shape its header describes.
-    pub(crate) fn attach(
+    fn attach(
         file: File,
         expected: Shape,
         timeout: Duration,

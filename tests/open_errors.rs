@@ -10,7 +10,7 @@
 mod common;
 
 use common::{TempName, TempPath};
-use shmarray::{CreateError, Layout, OpenError, SharedArray, TypeCode};
+use shmarray::{CreateError, Layout, OpenError, SharedArray, StripedArray, TypeCode};
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::atomic::Ordering::Relaxed;
@@ -390,6 +390,107 @@ fn striped_region_opened_as_dense_is_wrong_layout() {
             ref e => panic!("layout {layout}: expected WrongLayout, got {e:?}"),
         }
         says(&err, text);
+    }
+}
+
+#[test]
+fn each_kind_opened_as_the_other_is_wrong_layout() {
+    let striped = TempPath::new("striped-as-dense");
+    let _s = StripedArray::<u64>::options()
+        .stripes(4)
+        .create_file(&striped.0, 3)
+        .unwrap();
+    let err = SharedArray::<u64>::open_file(&striped.0).unwrap_err();
+    match err {
+        OpenError::WrongLayout {
+            expected, found, ..
+        } => {
+            assert_eq!((expected, found), (Layout::Dense, Layout::Striped.code()))
+        }
+        ref e => panic!("expected WrongLayout, got {e:?}"),
+    }
+    says(&err, &["striped", "dense"]);
+
+    let dense = region_file(3);
+    let err = StripedArray::<u64>::open_file(&dense.0).unwrap_err();
+    match err {
+        OpenError::WrongLayout {
+            expected, found, ..
+        } => {
+            assert_eq!((expected, found), (Layout::Striped, Layout::Dense.code()))
+        }
+        ref e => panic!("expected WrongLayout, got {e:?}"),
+    }
+    says(&err, &["dense", "striped"]);
+
+    // By name too, and the type is checked as well.
+    let name = TempName::new("striped-named");
+    let _n = StripedArray::<i32>::create(&name.0, 2).unwrap();
+    assert!(matches!(
+        SharedArray::<i32>::open(&name.0),
+        Err(OpenError::WrongLayout { .. })
+    ));
+    assert!(matches!(
+        StripedArray::<u32>::open(&name.0),
+        Err(OpenError::WrongType { .. })
+    ));
+}
+
+#[test]
+fn forged_striped_headers_are_refused() {
+    // A striped u64 region of 3 elements in 4 stripes: each stripe one 128-byte block.
+    let make = || {
+        let path = TempPath::new("striped-forged");
+        StripedArray::<u64>::options()
+            .stripes(4)
+            .create_file(&path.0, 3)
+            .unwrap();
+        path
+    };
+    let path = make();
+    assert_eq!(
+        std::fs::metadata(&path.0).unwrap().len(),
+        HEADER_SIZE + 4 * 128
+    );
+    assert_eq!(
+        StripedArray::<u64>::open_file(&path.0).unwrap().stripes(),
+        4
+    );
+
+    for stripes in [0, 3, 2048] {
+        let path = make();
+        edit(&path, |b| {
+            put_u32(b, STRIPES, stripes);
+            reseal(b);
+        });
+        match StripedArray::<u64>::options()
+            .open_timeout(SHORT)
+            .open_file(&path.0)
+        {
+            Err(OpenError::BadLayout { reason, .. }) => {
+                assert!(reason.contains("stripe"), "{reason}")
+            }
+            other => panic!("{stripes} stripes: expected BadLayout, got {other:?}"),
+        }
+    }
+
+    // More stripes than the file holds: the size check counts every stripe.
+    let path = make();
+    edit(&path, |b| {
+        put_u32(b, STRIPES, 8);
+        reseal(b);
+    });
+    match StripedArray::<u64>::options()
+        .open_timeout(SHORT)
+        .open_file(&path.0)
+    {
+        Err(OpenError::TooShort { size, needed, .. }) => {
+            assert_eq!(
+                (size, needed),
+                (HEADER_SIZE + 4 * 128, HEADER_SIZE + 8 * 128)
+            )
+        }
+        other => panic!("expected TooShort, got {other:?}"),
     }
 }
 
