@@ -7,6 +7,10 @@
 //! to end (`to_vec`, `iter`, `get` at both ends and past the end), and an error is
 //! formatted, since `Display` also interprets fields of the file.
 //!
+//! The file is also opened as a [`StripedArray`] of the same type, whose checks (stripe
+//! count, the size of every stripe) must hold as well; the outcome recorded is the dense
+//! open's.
+//!
 //! Why forge: the header's checksum stops accidents, not attackers. A hostile process that
 //! can write the region computes the checksum as easily as the crate does, so every check
 //! after it (sizes, offsets, alignment, length against the file) must hold on its own. A
@@ -25,7 +29,7 @@
 //! Every array is dropped before the next input rewrites the file, so no mapping ever
 //! outlives the bytes it was validated against.
 
-use shmarray::{Element, OpenError, SharedArray};
+use shmarray::{Element, OpenError, SharedArray, StripedArray};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -116,6 +120,20 @@ pub fn open_header(data: &[u8]) -> Option<Outcome> {
 }
 
 fn open_as<T: Element>() -> Outcome {
+    // The same file as a striped array: the outcome is the dense open's (the seeds' names
+    // say it), but an accepted striped region is read end to end too.
+    if let Ok(arr) = StripedArray::<T>::options()
+        .open_timeout(Duration::ZERO)
+        .open_file(region_path())
+    {
+        assert!(arr.stripes().is_power_of_two());
+        assert_eq!(arr.sums().len(), arr.len());
+        assert_eq!(arr.take_all().len(), arr.len());
+        if let Some(last) = arr.len().checked_sub(1) {
+            arr.add(last, T::default());
+            let _ = arr.sum(last);
+        }
+    }
     match SharedArray::<T>::open_file_timeout(region_path(), Duration::ZERO) {
         Ok(arr) => {
             assert_eq!(arr.type_code(), T::TYPE_CODE);

@@ -9,7 +9,9 @@
 //! model). On top of those, [`FuzzOp::Guarded`] holds one guard over a run of guard
 //! operations, and checks what a held lock must refuse from its own thread: `lock`,
 //! `try_lock` and `lock_timeout` say `Deadlock`, and `snapshot` says
-//! `SnapshotError::Deadlock` rather than waiting for itself.
+//! `SnapshotError::Deadlock` rather than waiting for itself. And [`FuzzOp::Striped`] runs a
+//! sequence of `StripedArray` operations on arrays of the case's length against the
+//! per-stripe model (`tests/model_ops/striped.rs`, the property test's too).
 //!
 //! Any difference from the model, or between the two arrays, panics: a crash.
 
@@ -23,6 +25,7 @@ use std::time::Duration;
 #[macro_use]
 #[path = "../../tests/model_ops/mod.rs"]
 mod model_ops;
+use model_ops::striped::{run_striped, StripedOp};
 use model_ops::{step, Model, Op};
 
 // The property test's model covers u64, i8, i32, u16 and f64; the fuzzer covers every
@@ -78,6 +81,23 @@ pub enum FuzzOp<T> {
     ToVec,
     /// One guard held over all of these.
     Guarded(Vec<GuardOp<T>>),
+    /// A `StripedArray` of the case's length, with 1, 2 or 4 stripes (the `u8` modulo 3
+    /// as a power of two), heap and mapped, running these against the per-stripe model.
+    Striped(u8, Vec<StripedFuzzOp<T>>),
+}
+
+/// An operation on the `StripedArray` of [`FuzzOp::Striped`].
+#[derive(Arbitrary, Debug, Clone)]
+pub enum StripedFuzzOp<T> {
+    Add(u8, T),
+    Sub(u8, T),
+    Sum(u8),
+    Sums,
+    SumsInto,
+    Take(u8),
+    TakeAll,
+    /// Move the thread to another CPU it may run on, so adds land on another stripe.
+    MoveTo(u8),
 }
 
 /// An operation made while holding the guard of [`FuzzOp::Guarded`].
@@ -130,6 +150,7 @@ pub enum Case {
 enum Action<T> {
     Model(Op<T>),
     Guarded(Vec<Resolved<T>>),
+    Striped(usize, Vec<StripedOp<T>>),
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +191,12 @@ impl<T: Model> FuzzOp<T> {
                     ops.iter().filter_map(|op| op.resolve(len)).collect(),
                 ))
             }
+            FuzzOp::Striped(stripes, ref ops) => {
+                return Some(Action::Striped(
+                    1 << (stripes % 3),
+                    ops.iter().filter_map(|op| op.resolve(len)).collect(),
+                ))
+            }
         }))
     }
 
@@ -191,6 +218,37 @@ impl<T: Model> FuzzOp<T> {
             FuzzOp::Snapshot => "Snapshot",
             FuzzOp::ToVec => "ToVec",
             FuzzOp::Guarded(_) => "Guarded",
+            FuzzOp::Striped(..) => "Striped",
+        }
+    }
+}
+
+impl<T: Model> StripedFuzzOp<T> {
+    fn resolve(&self, len: usize) -> Option<StripedOp<T>> {
+        let at = |i: u8| (len > 0).then(|| usize::from(i) % len);
+        Some(match *self {
+            StripedFuzzOp::Add(i, v) => StripedOp::Add(at(i)?, v),
+            StripedFuzzOp::Sub(i, v) => StripedOp::Sub(at(i)?, v),
+            StripedFuzzOp::Sum(i) => StripedOp::Sum(at(i)?),
+            StripedFuzzOp::Sums => StripedOp::Sums,
+            StripedFuzzOp::SumsInto => StripedOp::SumsInto,
+            StripedFuzzOp::Take(i) => StripedOp::Take(at(i)?),
+            StripedFuzzOp::TakeAll => StripedOp::TakeAll,
+            StripedFuzzOp::MoveTo(n) => StripedOp::MoveTo(usize::from(n)),
+        })
+    }
+
+    /// The name of this operation's kind (for the seed tests' coverage check).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StripedFuzzOp::Add(..) => "striped.Add",
+            StripedFuzzOp::Sub(..) => "striped.Sub",
+            StripedFuzzOp::Sum(_) => "striped.Sum",
+            StripedFuzzOp::Sums => "striped.Sums",
+            StripedFuzzOp::SumsInto => "striped.SumsInto",
+            StripedFuzzOp::Take(_) => "striped.Take",
+            StripedFuzzOp::TakeAll => "striped.TakeAll",
+            StripedFuzzOp::MoveTo(_) => "striped.MoveTo",
         }
     }
 }
@@ -269,6 +327,11 @@ impl Case {
                         kinds.insert(g.kind());
                     }
                 }
+                if let FuzzOp::Striped(_, ops) = op {
+                    for s in ops.iter().filter(|s| s.resolve(len).is_some()) {
+                        kinds.insert(s.kind());
+                    }
+                }
             }
             kinds
         }
@@ -308,7 +371,7 @@ impl Case {
 }
 
 /// Every operation kind, for the seed tests' coverage check.
-pub const ALL_KINDS: [&str; 24] = [
+pub const ALL_KINDS: [&str; 33] = [
     "Load",
     "Store",
     "Swap",
@@ -333,6 +396,15 @@ pub const ALL_KINDS: [&str; 24] = [
     "guard.TryLock",
     "guard.LockTimeout",
     "guard.Snapshot",
+    "Striped",
+    "striped.Add",
+    "striped.Sub",
+    "striped.Sum",
+    "striped.Sums",
+    "striped.SumsInto",
+    "striped.Take",
+    "striped.TakeAll",
+    "striped.MoveTo",
 ];
 
 /// The target: decode and run. Inputs too short to decode are skipped.
@@ -366,6 +438,8 @@ fn run<T: Model>(input: &Input<T>) {
             match action {
                 Action::Model(op) => step(arr, &mut model, op),
                 Action::Guarded(ops) => guarded(arr, &mut model, ops),
+                // Separate arrays: run once, below, not once per dense array.
+                Action::Striped(..) => {}
             }
         }
         let all = arr.to_vec();
@@ -373,6 +447,11 @@ fn run<T: Model>(input: &Input<T>) {
     }
     let (h, m) = (heap.to_vec(), mapped.to_vec());
     assert!(agree(&h, &m), "heap {h:?} and mapped {m:?} arrays differ");
+    for action in &actions {
+        if let Action::Striped(stripes, ops) = action {
+            run_striped(len, *stripes, ops);
+        }
+    }
 }
 
 /// Element-wise agreement, any two NaNs agreeing (see `Model::same`).

@@ -14,7 +14,7 @@
 //!   operation under a held lock) on interesting values (extremes, NaN, -0.0, ...). Random
 //!   bytes would not do: `arbitrary` ends a sequence at each "more?" byte with even odds.
 
-use shmarray::{Element, SharedArray};
+use shmarray::{Element, SharedArray, StripedArray};
 use shmarray_fuzz::header::{
     checksum, offset, open_header, Outcome, FORGE_CHECKSUM, FORGE_MAGIC, FORGE_READY,
     FORGE_VERSION, TYPES,
@@ -87,6 +87,24 @@ fn region<T: Element>(values: &[T]) -> Vec<u8> {
     // (`Control::init_at` writes a whole `CachePadded<SeqCount>`, padding included):
     // zeroed here so that the seeds are the same on every run. Nothing reads those bytes.
     bytes[SEQ_PADDING].fill(0);
+    bytes
+}
+
+/// The bytes of a striped `u64` region file of `len` zeros in `stripes` stripes, made by
+/// the crate (zeros: which stripe an add lands on depends on the CPU, and a seed must be
+/// the same on every run).
+fn striped_region(len: usize, stripes: usize) -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!(
+        "shmarray-fuzz-striped-seed-{}-{len}-{stripes}",
+        std::process::id()
+    ));
+    let arr = StripedArray::<u64>::options()
+        .stripes(stripes)
+        .create_file(&path, len)
+        .unwrap();
+    drop(arr);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
     bytes
 }
 
@@ -195,6 +213,10 @@ fn header_seeds() -> BTreeMap<String, Vec<u8>> {
                 region(&[1i8]),
                 put(TYPE_CODE, b"\xff\xfe\xfd\xfc"),
             ),
+        ),
+        (
+            "u64-striped-region.WrongLayout",
+            seed("u64", 0, striped_region(3, 4), |_| {}),
         ),
         (
             "u64-sealed-striped-layout.WrongLayout",
@@ -360,7 +382,8 @@ impl Le for f64 {
 /// A case of `T` (variant `type_index` of `Case`) that runs every kind of operation once
 /// or more, on an array of 4 elements, with values from `T::interesting()`.
 fn ops_seed<T: Le>(type_index: u32) -> Vec<u8> {
-    const FUZZ_OPS: u32 = 15; // variants of FuzzOp, in declaration order
+    const FUZZ_OPS: u32 = 16; // variants of FuzzOp, in declaration order
+    const STRIPED_OPS: u32 = 8; // variants of StripedFuzzOp
     const GUARD_OPS: u32 = 9; // variants of GuardOp
     let v = T::interesting();
     let val = |i: usize| v[i % v.len()];
@@ -423,6 +446,29 @@ fn ops_seed<T: Le>(type_index: u32) -> Vec<u8> {
     e.more(false);
     op(&mut e, 12); // Snapshot: sees the guard's writes
     op(&mut e, 13); // ToVec
+    op(&mut e, 15); // Striped, 2 stripes (1 modulo 3)
+    e.byte(1);
+    let striped_op = |e: &mut Encoder, index: u32| {
+        e.more(true).variant(index, STRIPED_OPS);
+    };
+    striped_op(&mut e, 0); // Add, on the first CPU's stripe
+    e.byte(0).value(val(1));
+    striped_op(&mut e, 7); // MoveTo the next CPU (if there is one): another stripe
+    e.byte(1);
+    striped_op(&mut e, 0); // Add
+    e.byte(0).value(val(2));
+    striped_op(&mut e, 1); // Sub
+    e.byte(1).value(val(3));
+    striped_op(&mut e, 2); // Sum
+    e.byte(0);
+    striped_op(&mut e, 3); // Sums
+    striped_op(&mut e, 4); // SumsInto
+    striped_op(&mut e, 5); // Take
+    e.byte(0);
+    striped_op(&mut e, 0); // Add again
+    e.byte(2).value(val(4));
+    striped_op(&mut e, 6); // TakeAll
+    e.more(false);
     e.more(false);
     e.0
 }

@@ -2,6 +2,8 @@
 //! (`fuzz/`): operations on a `SharedArray` and on a `Vec`, which must agree.
 #![allow(dead_code)]
 
+pub mod striped;
+
 use shmarray::{Element, SharedArray};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 
