@@ -35,6 +35,9 @@ tests=(
   element::tests::type_codes_round_trip_and_sizes_match_rust
   header::tests::checksum_sees_every_field
   header::tests::region_size_is_checked
+  layout::tests::stripes_start_on_their_own_lines
+  striped::tests::every_stripe_is_summed_and_taken
+  striped::tests::stripes_start_on_128_byte_boundaries
   raw_lock::pthread::tests::timespec_addition_carries_and_saturates
 )
 export MIRIFLAGS="-Zmiri-strict-provenance"
