@@ -1,0 +1,149 @@
+//! Element values to and from Python objects; type codes; how a region is named in messages.
+
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use shmarray::{Element, TypeCode};
+use std::fmt;
+
+/// How an array is named in error messages: by its shared memory name, or as anonymous.
+#[derive(Clone, Debug)]
+pub struct Region {
+    /// The POSIX shared memory name, `None` for an anonymous array.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "shared array '{name}'"),
+            None => f.write_str("anonymous shared array"),
+        }
+    }
+}
+
+/// Every type code, in the order `array` lists them.
+pub const CODES: &str = "'b' 'B' 'h' 'H' 'i' 'I' 'l' 'L' 'q' 'Q' 'f' 'd'";
+
+/// The type code of `typecode_or_type`: a one-letter string as in `array`, or a `ctypes` type
+/// (whose `_type_` is that letter), as `multiprocessing.Array` accepts.
+pub fn type_code(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult<TypeCode> {
+    let letter = if let Ok(s) = obj.downcast::<PyString>() {
+        s.to_cow()?.into_owned()
+    } else if let Ok(t) = obj.getattr("_type_").and_then(|t| t.extract::<String>()) {
+        t
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{region}: typecode_or_type must be a type code ({CODES}) or a ctypes type, not {}",
+            obj.get_type().name()?
+        )));
+    };
+    let mut chars = letter.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => TypeCode::from_char(c),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "{region}: unknown type code '{letter}': shared arrays hold {CODES}"
+        ))
+    })
+}
+
+/// An element type as Python sees it.
+pub trait PyElement: Element {
+    /// The value of `obj` as an element of `region`: `TypeError` for a non-number (or a
+    /// float given to an integer array), `OverflowError` for a value the type cannot hold.
+    fn from_py(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult<Self>;
+    /// The element as a Python `int` or `float`.
+    fn to_py(self, py: Python<'_>) -> PyObject;
+}
+
+fn not_a_number(obj: &Bound<'_, PyAny>, region: &Region, code: TypeCode, what: &str) -> PyErr {
+    let type_name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    PyTypeError::new_err(format!(
+        "{region} holds {code} elements: expected {what}, got {type_name}"
+    ))
+}
+
+fn overflow(obj: &Bound<'_, PyAny>, region: &Region, code: TypeCode) -> PyErr {
+    let shown = obj.str().map(|s| s.to_string()).unwrap_or_default();
+    PyOverflowError::new_err(format!(
+        "value {shown} does not fit the {code} elements of {region}"
+    ))
+}
+
+macro_rules! int_element {
+    ($($t:ty => $via:ty),* $(,)?) => {$(
+        impl PyElement for $t {
+            #[inline]
+            fn from_py(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult<$t> {
+                let code = <$t as Element>::TYPE_CODE;
+                match obj.extract::<$via>() {
+                    Ok(wide) => <$t>::try_from(wide).map_err(|_| overflow(obj, region, code)),
+                    Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                        Err(overflow(obj, region, code))
+                    }
+                    Err(_) => Err(not_a_number(obj, region, code, "an integer")),
+                }
+            }
+
+            #[inline]
+            fn to_py(self, py: Python<'_>) -> PyObject {
+                match self.into_pyobject(py) {
+                    Ok(int) => int.into_any().unbind(),
+                    Err(never) => match never {},
+                }
+            }
+        }
+    )*};
+}
+
+int_element!(i8 => i64, i16 => i64, i32 => i64, i64 => i64, isize => i64,
+             u8 => u64, u16 => u64, u32 => u64, u64 => u64, usize => u64);
+
+macro_rules! float_element {
+    ($($t:ty),*) => {$(
+        impl PyElement for $t {
+            #[inline]
+            fn from_py(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult<$t> {
+                // As `array('f')`: a double rounded to the element's precision.
+                obj.extract::<f64>()
+                    .map(|v| v as $t)
+                    .map_err(|_| not_a_number(obj, region, <$t as Element>::TYPE_CODE, "a number"))
+            }
+
+            #[inline]
+            fn to_py(self, py: Python<'_>) -> PyObject {
+                match f64::from(self).into_pyobject(py) {
+                    Ok(float) => float.into_any().unbind(),
+                    Err(never) => match never {},
+                }
+            }
+        }
+    )*};
+}
+
+float_element!(f32, f64);
+
+/// The values of the iterable `obj`, converted for `region`.
+pub fn values<T: PyElement>(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult<Vec<T>> {
+    let iter = obj.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{region}: expected a size or an iterable of numbers, got {}",
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let mut out = Vec::with_capacity(obj.len().unwrap_or(0));
+    for item in iter {
+        out.push(T::from_py(&item?, region)?);
+    }
+    Ok(out)
+}
