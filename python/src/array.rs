@@ -113,6 +113,18 @@ impl Array {
         }
     }
 
+    /// The position an integer key selects, or `TypeError`/`IndexError`.
+    fn key_position(&self, key: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let index: isize = key.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{} indices must be integers or slices, not {}",
+                self.region(),
+                convert::type_name(key)
+            ))
+        })?;
+        self.position(index)
+    }
+
     /// The positions a slice selects.
     fn positions(&self, slice: &Bound<'_, PySlice>) -> PyResult<impl Iterator<Item = usize>> {
         let len = self.shared.array.len();
@@ -226,17 +238,7 @@ impl Array {
                 positions.map(|i| a.load(i, SeqCst).to_py(py)).collect());
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
-        let index: isize = key.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{} indices must be integers or slices, not {}",
-                self.region(),
-                key.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let i = self.position(index)?;
+        let i = self.key_position(key)?;
         Ok(with_array!(&self.shared.array, a => a.load(i, SeqCst).to_py(py)))
     }
 
@@ -266,16 +268,7 @@ impl Array {
                 })
             });
         }
-        let index: isize = key.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{region} indices must be integers or slices, not {}",
-                key.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let i = self.position(index)?;
+        let i = self.key_position(key)?;
         with_array!(&self.shared.array, a => {
             a.store(i, PyElement::from_py(value, region)?, SeqCst);
             Ok(())

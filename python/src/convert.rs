@@ -35,7 +35,7 @@ pub fn type_code(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult<TypeCode> 
     } else {
         return Err(PyTypeError::new_err(format!(
             "{region}: typecode_or_type must be a type code ({CODES}) or a ctypes type, not {}",
-            obj.get_type().name()?
+            type_name(obj)
         )));
     };
     let mut chars = letter.chars();
@@ -59,14 +59,18 @@ pub trait PyElement: Element {
     fn to_py(self, py: Python<'_>) -> PyObject;
 }
 
-fn not_a_number(obj: &Bound<'_, PyAny>, region: &Region, code: TypeCode, what: &str) -> PyErr {
-    let type_name = obj
-        .get_type()
+/// The name of `obj`'s type, for messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
         .name()
         .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into());
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn not_a_number(obj: &Bound<'_, PyAny>, region: &Region, code: TypeCode, what: &str) -> PyErr {
     PyTypeError::new_err(format!(
-        "{region} holds {code} elements: expected {what}, got {type_name}"
+        "{region} holds {code} elements: expected {what}, got {}",
+        type_name(obj)
     ))
 }
 
@@ -135,10 +139,7 @@ pub fn values<T: PyElement>(obj: &Bound<'_, PyAny>, region: &Region) -> PyResult
     let iter = obj.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
             "{region}: expected a size or an iterable of numbers, got {}",
-            obj.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
+            type_name(obj)
         ))
     })?;
     let mut out = Vec::with_capacity(obj.len().unwrap_or(0));
