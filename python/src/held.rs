@@ -76,8 +76,8 @@ impl HeldSlot {
         matches!(&*self.slot(), Some(held) if held.owner == Owner::current())
     }
 
-    /// Takes the lock, or enters it again if this thread holds it. `repair`: succeed even if
-    /// a holder's death is unrepaired (the caller repairs); otherwise that is
+    /// Takes the lock, or enters it again if this thread holds it. Taking it, `repair`:
+    /// succeed even if a holder's death is unrepaired (the caller repairs); otherwise that is
     /// `OwnerDiedError`, with the lock released. Returns false if `wait` ran out.
     pub fn enter(
         &self,
@@ -91,10 +91,10 @@ impl HeldSlot {
         let stale = {
             let mut slot = self.slot();
             match slot.as_mut() {
+                // Entered again (e.g. an operation inside `with lock_for_repair()`, or a
+                // helper's own `with get_lock()`): this thread is already dealing with
+                // whatever a dead holder left.
                 Some(held) if held.owner == me => {
-                    if !repair && held.guard.owner_died() {
-                        return Err(errors::owner_died(region));
-                    }
                     held.depth += 1;
                     return Ok(true);
                 }
