@@ -7,6 +7,7 @@ use crate::errors;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 use std::thread::ThreadId;
 
@@ -22,8 +23,39 @@ impl Owner {
     fn current() -> Owner {
         Owner {
             thread: std::thread::current().id(),
-            pid: std::process::id(),
+            pid: pid(),
         }
+    }
+}
+
+/// This process's id, cached: `getpid` is a system call, and every lock entry asks.
+static PID: AtomicU32 = AtomicU32::new(0);
+
+/// Refreshes [`PID`] in a child: registered with `pthread_atfork`, so `fork` runs it in the
+/// child before anything else does.
+extern "C" fn refresh_pid() {
+    // Relaxed: set by the child's only thread before it runs anything else; threads it
+    // starts later see it through thread creation.
+    PID.store(std::process::id(), Relaxed);
+}
+
+fn pid() -> u32 {
+    // Relaxed: see `refresh_pid`.
+    match PID.load(Relaxed) {
+        0 => std::process::id(),
+        pid => pid,
+    }
+}
+
+/// Starts caching the process id; called once, at module import.
+pub fn init_pid_cache() -> std::io::Result<()> {
+    refresh_pid();
+    // SAFETY: `refresh_pid` is a plain `extern "C" fn` that only calls `getpid` (async-signal
+    // safe) and stores an atomic, as a fork handler must; it lives as long as the process
+    // because this extension module is never unloaded.
+    match unsafe { libc::pthread_atfork(None, None, Some(refresh_pid)) } {
+        0 => Ok(()),
+        errno => Err(std::io::Error::from_raw_os_error(errno)),
     }
 }
 

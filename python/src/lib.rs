@@ -37,6 +37,7 @@ fn unlink(py: Python<'_>, name: &str) -> PyResult<()> {
 
 #[pymodule]
 fn _shmarray(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    held::init_pid_cache()?;
     m.add_class::<array::Array>()?;
     m.add_class::<array::ArrayIter>()?;
     m.add_class::<lock::Lock>()?;
