@@ -13,8 +13,8 @@ use std::sync::Arc;
 /// borrowing it: what [`ArrayGuard`] is to `&SharedArray`, this is to `Arc<SharedArray>`
 /// (as `lock_api`'s `ArcMutexGuard` is to its `MutexGuard`).
 ///
-/// Made by [`SharedArray::lock_for_repair_arc`] and
-/// [`try_lock_for_repair_arc`](SharedArray::try_lock_for_repair_arc); released when dropped.
+/// Made by [`SharedArray::lock_arc`], [`lock_for_repair_arc`](SharedArray::lock_for_repair_arc)
+/// and their `try_`/`_timeout` forms; released when dropped.
 /// It keeps the array alive, so it can be stored in a struct that has no lifetime. Reach the
 /// guard's operations through [`guard`](Self::guard), whose result borrows `self`.
 ///
@@ -149,6 +149,65 @@ impl<T: Element> fmt::Debug for ArcArrayGuard<T> {
 }
 
 impl<T: Element> SharedArray<T> {
+    /// Takes the array's lock through an `Arc`, as [`lock`](Self::lock) does: the guard owns
+    /// a reference to the array, so it can be kept where a borrow cannot (a struct without a
+    /// lifetime, an object of another language).
+    ///
+    /// # Errors
+    /// As [`lock`](Self::lock): [`LockError::OwnerDied`] (the lock not kept) while a holder's
+    /// death is unrepaired, [`LockError::Deadlock`], [`LockError::Os`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// struct Session {
+    ///     held: shmarray::ArcArrayGuard<u64>, // no lifetime: the guard owns its array
+    /// }
+    /// let arr = Arc::new(shmarray::SharedArray::<u64>::new(2)?);
+    /// let session = Session { held: arr.lock_arc()? };
+    /// session.held.guard().add(0, 1);
+    /// drop(session);
+    /// assert_eq!(arr.snapshot()?, [1, 0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lock_arc(self: &Arc<Self>) -> Result<ArcArrayGuard<T>, LockError> {
+        ArcArrayGuard::take(self, SharedArray::lock)
+    }
+
+    /// As [`lock_arc`](Self::lock_arc), without waiting (as [`try_lock`](Self::try_lock)).
+    ///
+    /// # Errors
+    /// [`LockError::WouldBlock`] if another thread or process holds the lock, and as
+    /// [`lock_arc`](Self::lock_arc).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let arr = Arc::new(shmarray::SharedArray::<u8>::new(1)?);
+    /// assert!(arr.try_lock_arc().is_ok());
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    pub fn try_lock_arc(self: &Arc<Self>) -> Result<ArcArrayGuard<T>, LockError> {
+        ArcArrayGuard::take(self, SharedArray::try_lock)
+    }
+
+    /// As [`lock_arc`](Self::lock_arc), waiting at most `timeout` (as
+    /// [`lock_timeout`](Self::lock_timeout)).
+    ///
+    /// # Errors
+    /// [`LockError::TimedOut`] if the time ran out, and as [`lock_arc`](Self::lock_arc).
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::Duration};
+    /// let arr = Arc::new(shmarray::SharedArray::<u8>::new(1)?);
+    /// assert!(arr.lock_arc_timeout(Duration::from_millis(10)).is_ok());
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    pub fn lock_arc_timeout(
+        self: &Arc<Self>,
+        timeout: std::time::Duration,
+    ) -> Result<ArcArrayGuard<T>, LockError> {
+        ArcArrayGuard::take(self, |array| array.lock_timeout(timeout))
+    }
+
     /// Takes the array's lock through an `Arc`, waiting as long as it takes, whether or not
     /// a previous holder died holding it: the guard owns a reference to the array, so it can
     /// be kept where a borrow cannot. Check [`ArcArrayGuard::owner_died`] before trusting the
@@ -197,6 +256,7 @@ impl<T: Element> SharedArray<T> {
     pub fn try_lock_for_repair_arc(self: &Arc<Self>) -> Result<ArcArrayGuard<T>, LockError> {
         ArcArrayGuard::take(self, SharedArray::try_lock_for_repair)
     }
+
     /// As [`lock_for_repair_arc`](Self::lock_for_repair_arc), waiting at most `timeout`
     /// (measured as by [`lock_timeout`](Self::lock_timeout)).
     ///
@@ -273,13 +333,15 @@ mod tests {
                 core::mem::forget(held);
             });
         });
+        assert!(matches!(arr.lock_arc(), Err(LockError::OwnerDied)));
+        assert!(matches!(arr.try_lock_arc(), Err(LockError::OwnerDied)));
         let mut held = arr.lock_for_repair_arc().unwrap();
         assert!(held.owner_died());
         held.guard().set(1, 7);
         held.make_consistent();
         assert!(!held.owner_died());
         drop(held);
-        assert!(!arr.lock_for_repair_arc().unwrap().owner_died());
+        assert!(!arr.lock_arc().unwrap().owner_died());
         assert_eq!(arr.snapshot().unwrap(), [7, 7]);
     }
 
