@@ -3,7 +3,6 @@
 
 use crate::convert::PyElement;
 use shmarray::{ArcArrayGuard, LockError, SharedArray, TypeCode};
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,26 +172,6 @@ pub enum Wait {
     For(Duration),
 }
 
-/// Why a lock was not taken, for any element type.
-#[derive(Debug)]
-pub enum LockFail {
-    WouldBlock,
-    TimedOut,
-    Deadlock,
-    Os(io::Error),
-}
-
-fn untyped<T: shmarray::Element>(e: LockError<'static, T>) -> LockFail {
-    match e {
-        LockError::WouldBlock => LockFail::WouldBlock,
-        LockError::TimedOut => LockFail::TimedOut,
-        LockError::Deadlock => LockFail::Deadlock,
-        LockError::Os(e) => LockFail::Os(e),
-        // `*_for_repair_arc` report a death through the guard, never as an error.
-        other => LockFail::Os(io::Error::other(other.to_string())),
-    }
-}
-
 impl AnyArray {
     /// The element type.
     pub fn type_code(&self) -> TypeCode {
@@ -205,15 +184,18 @@ impl AnyArray {
         with_array!(self, a => a.len())
     }
 
-    /// Takes the lock whether or not a holder died (the guard says), waiting as `wait` says.
-    pub fn lock_for_repair(&self, wait: Wait) -> Result<AnyGuard, LockFail> {
-        with_array!(self, a => match wait {
-            Wait::No => a.try_lock_for_repair_arc(),
-            Wait::Forever => a.lock_for_repair_arc(),
-            Wait::For(d) => a.lock_for_repair_arc_timeout(d),
+    /// Takes the lock, waiting as `wait` says. `repair`: whether or not a holder's death is
+    /// unrepaired (the guard says); otherwise such a death is `LockError::OwnerDied`.
+    pub fn lock(&self, wait: Wait, repair: bool) -> Result<AnyGuard, LockError> {
+        with_array!(self, a => match (wait, repair) {
+            (Wait::No, false) => a.try_lock_arc(),
+            (Wait::Forever, false) => a.lock_arc(),
+            (Wait::For(d), false) => a.lock_arc_timeout(d),
+            (Wait::No, true) => a.try_lock_for_repair_arc(),
+            (Wait::Forever, true) => a.lock_for_repair_arc(),
+            (Wait::For(d), true) => a.lock_for_repair_arc_timeout(d),
         }
-        .map(Wrap::wrap_guard)
-        .map_err(untyped))
+        .map(Wrap::wrap_guard))
     }
 }
 

@@ -42,25 +42,25 @@ fn create<T: Wrap>(py: Python<'_>, init: &Bound<'_, PyAny>, region: &Region) -> 
         let len: isize = init.extract()?;
         let len = usize::try_from(len)
             .map_err(|_| PyValueError::new_err(format!("{region}: negative size {len}")))?;
-        py.allow_threads(|| match &region.name {
+        py.allow_threads(|| match region.name() {
             Some(name) => SharedArray::<T>::create(name, len),
             None => SharedArray::<T>::new(len),
         })
     } else {
         let values = convert::values::<T>(init, region)?;
-        py.allow_threads(|| match &region.name {
+        py.allow_threads(|| match region.name() {
             Some(name) => SharedArray::<T>::create_from_slice(name, &values),
             None => SharedArray::<T>::from_slice(&values),
         })
     };
     made.map(|a| T::wrap(Arc::new(a)))
-        .map_err(|e| errors::create_error(region, e))
+        .map_err(errors::create_error)
 }
 
 fn open<T: Wrap>(py: Python<'_>, name: &str) -> PyResult<AnyArray> {
     py.allow_threads(|| SharedArray::<T>::open(name))
         .map(|a| T::wrap(Arc::new(a)))
-        .map_err(|e| errors::open_error(name, e))
+        .map_err(errors::open_error)
 }
 
 /// The element type of the region `name`, read from its header (an open as `u8` either
@@ -76,16 +76,16 @@ fn probe(py: Python<'_>, name: &str) -> PyResult<(TypeCode, Option<AnyArray>)> {
                     "shared array '{name}' holds unknown type code {found:#x}"
                 ))
             }),
-        Err(e) => Err(errors::open_error(name, e)),
+        Err(e) => Err(errors::open_error(e)),
     }
 }
 
 impl Array {
-    fn from_parts(array: AnyArray, name: Option<String>) -> Array {
+    fn from_parts(array: AnyArray, region: Region) -> Array {
         Array {
             shared: Arc::new(Shared {
                 array,
-                region: Region { name },
+                region,
                 held: HeldSlot::default(),
             }),
         }
@@ -178,20 +178,18 @@ impl Array {
         // `lock` is accepted for compatibility: the lock is always there, and the lock-free
         // operations always work.
         let _ = lock;
-        let region = Region { name };
+        let region = Region::new(name);
         let code = convert::type_code(typecode_or_type, &region)?;
         let array = with_type!(code, T => create::<T>(py, size_or_initializer, &region)?,
             _ => return Err(PyValueError::new_err(format!("{region}: unsupported type {code}"))));
-        Ok(Array::from_parts(array, region.name))
+        Ok(Array::from_parts(array, region))
     }
 
     /// Attaches to the existing shared array `name`.
     #[staticmethod]
     #[pyo3(signature = (name, typecode = None))]
     fn open(py: Python<'_>, name: String, typecode: Option<&Bound<'_, PyAny>>) -> PyResult<Array> {
-        let region = Region {
-            name: Some(name.clone()),
-        };
+        let region = Region::new(Some(name.clone()));
         let (code, opened) = match typecode {
             Some(t) => (convert::type_code(t, &region)?, None),
             None => probe(py, &name)?,
@@ -201,7 +199,7 @@ impl Array {
             None => with_type!(code, T => open::<T>(py, &name)?,
                 _ => return Err(PyValueError::new_err(format!("{region}: unsupported type {code}")))),
         };
-        Ok(Array::from_parts(array, Some(name)))
+        Ok(Array::from_parts(array, region))
     }
 
     /// The type code, as in the `array` module.
@@ -213,7 +211,7 @@ impl Array {
     /// The shared memory name, `None` for an anonymous array.
     #[getter]
     fn name(&self) -> Option<String> {
-        self.region().name.clone()
+        self.region().name().map(str::to_owned)
     }
 
     fn __len__(&self) -> usize {
@@ -222,7 +220,7 @@ impl Array {
 
     fn __repr__(&self) -> String {
         let code = self.shared.array.type_code().as_char();
-        match &self.region().name {
+        match self.region().name() {
             Some(name) => format!(
                 "shmarray.Array('{code}', {}, name='{name}')",
                 self.shared.array.len()
@@ -436,10 +434,10 @@ impl Array {
 
     /// Removes the array's shared memory name (the memory lives while anyone has it open).
     fn unlink(&self, py: Python<'_>) -> PyResult<()> {
-        match &self.region().name {
+        match self.region().name() {
             Some(name) => py
                 .allow_threads(|| SharedArray::<u8>::unlink(name))
-                .map_err(|e| errors::open_error(name, e)),
+                .map_err(errors::open_error),
             None => Err(PyValueError::new_err(
                 "an anonymous shared array has no name to unlink",
             )),
@@ -448,10 +446,10 @@ impl Array {
 
     /// A named array pickles as its name and type code, and reopens by name.
     fn __reduce__(&self, py: Python<'_>) -> PyResult<(PyObject, (String, String))> {
-        match &self.region().name {
+        match self.region().name() {
             Some(name) => {
                 let reopen = py.import("shmarray")?.getattr("_reopen")?.unbind();
-                Ok((reopen, (name.clone(), self.typecode())))
+                Ok((reopen, (name.to_owned(), self.typecode())))
             }
             None => {
                 let pickling_error = py.import("pickle")?.getattr("PicklingError")?;

@@ -3,22 +3,29 @@
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use shmarray::{Element, TypeCode};
+use shmarray::{Element, Origin, TypeCode};
 use std::fmt;
 
-/// How an array is named in error messages: by its shared memory name, or as anonymous.
+/// The region an array lives in, as the crate names it in messages (`anonymous region`,
+/// `region "name" (/dev/shm/name)`).
 #[derive(Clone, Debug)]
-pub struct Region {
-    /// The POSIX shared memory name, `None` for an anonymous array.
-    pub name: Option<String>,
+pub struct Region(pub Origin);
+
+impl Region {
+    /// The region of a named (`Some`) or anonymous (`None`) array.
+    pub fn new(name: Option<String>) -> Region {
+        Region(name.map_or(Origin::Anonymous, Origin::Named))
+    }
+
+    /// The shared memory name, `None` for an anonymous array.
+    pub fn name(&self) -> Option<&str> {
+        self.0.name()
+    }
 }
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "shared array '{name}'"),
-            None => f.write_str("anonymous shared array"),
-        }
+        self.0.fmt(f)
     }
 }
 

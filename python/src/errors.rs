@@ -1,7 +1,6 @@
-//! The crate's errors as the Python exceptions a Python user already catches, each message
-//! naming the region.
+//! The crate's errors as the Python exceptions a Python user already catches. The crate's
+//! messages name the region; the OS's reason follows where there is one.
 
-use crate::any::LockFail;
 use crate::convert::Region;
 use pyo3::create_exception;
 use pyo3::exceptions::{
@@ -9,7 +8,8 @@ use pyo3::exceptions::{
     PyTimeoutError, PyTypeError, PyValueError,
 };
 use pyo3::PyErr;
-use shmarray::{CreateError, OpenError, SnapshotError};
+use shmarray::{CreateError, LockError, OpenError, SnapshotError};
+use std::error::Error;
 use std::io;
 
 create_exception!(
@@ -20,42 +20,52 @@ create_exception!(
      `with a.lock_for_repair() as g:` and call `g.make_consistent()`."
 );
 
-fn os_error(context: String, e: &io::Error) -> PyErr {
-    match e.raw_os_error() {
-        Some(errno) => PyOSError::new_err((errno, context)),
-        None => PyOSError::new_err(context),
+/// `OSError` with the errno of `source`, the message followed by the OS's reason.
+fn os_error(message: impl std::fmt::Display, source: &io::Error) -> PyErr {
+    let message = format!("{message}: {source}");
+    match source.raw_os_error() {
+        Some(errno) => PyOSError::new_err((errno, message)),
+        None => PyOSError::new_err(message),
     }
 }
 
-/// A failed creation of `region`.
-pub fn create_error(region: &Region, e: CreateError) -> PyErr {
-    let msg = format!("{region}: {e}");
+/// The message of `e` followed by its source's, if any.
+fn with_source(e: &dyn Error) -> String {
+    match e.source() {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    }
+}
+
+/// A failed creation.
+pub fn create_error(e: CreateError) -> PyErr {
     match &e {
-        CreateError::AlreadyExists(_) => PyFileExistsError::new_err(msg),
-        CreateError::InvalidName(_) => PyValueError::new_err(msg),
+        CreateError::AlreadyExists { .. } => PyFileExistsError::new_err(e.to_string()),
+        CreateError::InvalidName(_) => PyValueError::new_err(e.to_string()),
         CreateError::TooLarge { .. } | CreateError::OutOfSpace { .. } => {
-            PyMemoryError::new_err(msg)
+            PyMemoryError::new_err(with_source(&e))
         }
-        CreateError::Io { source, .. } => os_error(msg, source),
-        _ => PyOSError::new_err(msg),
+        CreateError::Io { source, .. } => os_error(&e, source),
+        _ => PyOSError::new_err(with_source(&e)),
     }
 }
 
-/// A failed open of the region `name`.
-pub fn open_error(name: &str, e: OpenError) -> PyErr {
-    let msg = format!("shared array '{name}': {e}");
+/// A failed open.
+pub fn open_error(e: OpenError) -> PyErr {
     match &e {
-        OpenError::NotFound(_) => PyFileNotFoundError::new_err(msg),
-        OpenError::InvalidName(_) => PyValueError::new_err(msg),
-        OpenError::WrongType { .. } | OpenError::WrongLayout { .. } => PyTypeError::new_err(msg),
-        OpenError::NotReady { .. } => PyTimeoutError::new_err(msg),
-        OpenError::Io { source, .. } => os_error(msg, source),
+        OpenError::NotFound { .. } => PyFileNotFoundError::new_err(e.to_string()),
+        OpenError::InvalidName(_) => PyValueError::new_err(e.to_string()),
+        OpenError::WrongType { .. } | OpenError::WrongLayout { .. } => {
+            PyTypeError::new_err(e.to_string())
+        }
+        OpenError::NotReady { .. } => PyTimeoutError::new_err(e.to_string()),
+        OpenError::Io { source, .. } => os_error(&e, source),
         // A region that is not a valid array: corrupt, foreign or from another version.
-        _ => PyValueError::new_err(msg),
+        _ => PyValueError::new_err(with_source(&e)),
     }
 }
 
-/// The error for a lock taken while a holder's death is unrepaired.
+/// The error for a lock or snapshot refused while a holder's death is unrepaired.
 pub fn owner_died(region: &Region) -> PyErr {
     OwnerDiedError::new_err(format!(
         "{region}: a process died holding its lock and the data has not been repaired; \
@@ -63,20 +73,19 @@ pub fn owner_died(region: &Region) -> PyErr {
     ))
 }
 
-/// A failed lock acquisition of `region`.
-pub fn lock_error(region: &Region, e: LockFail) -> PyErr {
-    match e {
-        LockFail::Deadlock => PyRuntimeError::new_err(format!(
+/// A failed lock acquisition.
+pub fn lock_error(region: &Region, e: LockError) -> PyErr {
+    match &e {
+        LockError::OwnerDied => owner_died(region),
+        LockError::Deadlock => PyRuntimeError::new_err(format!(
             "{region}: this thread holds the lock through another Array object of the same region"
         )),
-        LockFail::Os(e) => os_error(format!("{region}: locking failed: {e}"), &e),
-        LockFail::WouldBlock | LockFail::TimedOut => {
-            PyTimeoutError::new_err(format!("{region}: the lock is held by someone else"))
-        }
+        LockError::Os(source) => os_error(format!("{region}: {e}"), source),
+        _ => PyTimeoutError::new_err(format!("{region}: {e}")),
     }
 }
 
-/// A failed snapshot of `region`.
+/// A failed snapshot.
 pub fn snapshot_error(region: &Region, e: SnapshotError) -> PyErr {
     match &e {
         SnapshotError::OwnerDied => owner_died(region),

@@ -1,11 +1,12 @@
 //! The array's lock as one Python object holds it: reentrant on the thread that took it (as
 //! `multiprocessing`'s `RLock`), waited for without the GIL, and released on that thread.
 
-use crate::any::{AnyArray, AnyGuard, LockFail, Wait};
+use crate::any::{AnyArray, AnyGuard, Wait};
 use crate::convert::Region;
 use crate::errors;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use shmarray::LockError;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
@@ -110,7 +111,7 @@ impl HeldSlot {
 
     /// Takes the lock, or enters it again if this thread holds it. Taking it, `repair`:
     /// succeed even if a holder's death is unrepaired (the caller repairs); otherwise that is
-    /// `OwnerDiedError`, with the lock released. Returns false if `wait` ran out.
+    /// `OwnerDiedError`. Returns false if `wait` ran out.
     pub fn enter(
         &self,
         py: Python<'_>,
@@ -137,23 +138,19 @@ impl HeldSlot {
         };
         drop(stale); // leaks the parent's guard (see `Held`'s Drop)
 
-        let guard = match array.lock_for_repair(Wait::No) {
+        let guard = match array.lock(Wait::No, repair) {
             Ok(guard) => guard,
-            Err(LockFail::WouldBlock) if !matches!(wait, Wait::No) => {
-                let taken = py.allow_threads(|| SameThread(array.lock_for_repair(wait)));
+            Err(LockError::WouldBlock) if !matches!(wait, Wait::No) => {
+                let taken = py.allow_threads(|| SameThread(array.lock(wait, repair)));
                 match taken.0 {
                     Ok(guard) => guard,
-                    Err(LockFail::TimedOut) => return Ok(false),
+                    Err(LockError::TimedOut) => return Ok(false),
                     Err(e) => return Err(errors::lock_error(region, e)),
                 }
             }
-            Err(LockFail::WouldBlock) => return Ok(false),
+            Err(LockError::WouldBlock) => return Ok(false),
             Err(e) => return Err(errors::lock_error(region, e)),
         };
-        if !repair && guard.owner_died() {
-            drop(guard);
-            return Err(errors::owner_died(region));
-        }
         let replaced = self.slot().replace(Held {
             owner: me,
             depth: 1,

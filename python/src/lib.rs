@@ -32,7 +32,7 @@ use pyo3::prelude::*;
 #[pyfunction]
 fn unlink(py: Python<'_>, name: &str) -> PyResult<()> {
     py.allow_threads(|| shmarray::SharedArray::<u8>::unlink(name))
-        .map_err(|e| errors::open_error(name, e))
+        .map_err(errors::open_error)
 }
 
 #[pymodule]

@@ -30,7 +30,7 @@ def test_every_operation_works_inside_the_lock_and_nesting_is_allowed():
 
 def test_release_without_acquire_is_an_error():
     arr = shmarray.Array("i", 1)
-    with pytest.raises(RuntimeError, match="anonymous shared array"):
+    with pytest.raises(RuntimeError, match="anonymous region"):
         arr.get_lock().release()
 
 
