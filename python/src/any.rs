@@ -2,7 +2,7 @@
 //! the macros that run one generic body for whichever type an object holds.
 
 use crate::convert::PyElement;
-use shmarray::{ArcArrayGuard, LockError, SharedArray, TypeCode};
+use shmarray::{ArcArrayGuard, LockError, SharedArray, StripedArray, TypeCode};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,24 +64,32 @@ macro_rules! with_type {
     };
 }
 
+/// Runs `$body` with `$x` bound to the typed value inside `$any`, a value of the enum `$E`
+/// (one arm per element type, as made by `any_enums!`).
+macro_rules! with_variant {
+    ($E:ident, $any:expr, $x:ident => $body:expr) => {
+        match $any {
+            $crate::any::$E::I8($x) => $body,
+            $crate::any::$E::U8($x) => $body,
+            $crate::any::$E::I16($x) => $body,
+            $crate::any::$E::U16($x) => $body,
+            $crate::any::$E::I32($x) => $body,
+            $crate::any::$E::U32($x) => $body,
+            $crate::any::$E::Isize($x) => $body,
+            $crate::any::$E::Usize($x) => $body,
+            $crate::any::$E::I64($x) => $body,
+            $crate::any::$E::U64($x) => $body,
+            $crate::any::$E::F32($x) => $body,
+            $crate::any::$E::F64($x) => $body,
+        }
+    };
+}
+
 /// Runs `$body` with `$a` bound to the typed `Arc<SharedArray<_>>` inside the `AnyArray`
 /// `$any`.
 macro_rules! with_array {
     ($any:expr, $a:ident => $body:expr) => {
-        match $any {
-            $crate::any::AnyArray::I8($a) => $body,
-            $crate::any::AnyArray::U8($a) => $body,
-            $crate::any::AnyArray::I16($a) => $body,
-            $crate::any::AnyArray::U16($a) => $body,
-            $crate::any::AnyArray::I32($a) => $body,
-            $crate::any::AnyArray::U32($a) => $body,
-            $crate::any::AnyArray::Isize($a) => $body,
-            $crate::any::AnyArray::Usize($a) => $body,
-            $crate::any::AnyArray::I64($a) => $body,
-            $crate::any::AnyArray::U64($a) => $body,
-            $crate::any::AnyArray::F32($a) => $body,
-            $crate::any::AnyArray::F64($a) => $body,
-        }
+        $crate::any::with_variant!(AnyArray, $any, $a => $body)
     };
 }
 
@@ -89,6 +97,8 @@ macro_rules! with_array {
 macro_rules! with_int_array {
     ($any:expr, $a:ident => $body:expr, float => $float:expr) => {
         match $any {
+            $crate::any::AnyArray::F32(_) | $crate::any::AnyArray::F64(_) => $float,
+            #[allow(unreachable_patterns)]
             $crate::any::AnyArray::I8($a) => $body,
             $crate::any::AnyArray::U8($a) => $body,
             $crate::any::AnyArray::I16($a) => $body,
@@ -99,7 +109,6 @@ macro_rules! with_int_array {
             $crate::any::AnyArray::Usize($a) => $body,
             $crate::any::AnyArray::I64($a) => $body,
             $crate::any::AnyArray::U64($a) => $body,
-            $crate::any::AnyArray::F32(_) | $crate::any::AnyArray::F64(_) => $float,
         }
     };
 }
@@ -107,24 +116,18 @@ macro_rules! with_int_array {
 /// Runs `$body` with `$g` bound to the typed `ArcArrayGuard<_>` inside the `AnyGuard` `$any`.
 macro_rules! with_guard {
     ($any:expr, $g:ident => $body:expr) => {
-        match $any {
-            $crate::any::AnyGuard::I8($g) => $body,
-            $crate::any::AnyGuard::U8($g) => $body,
-            $crate::any::AnyGuard::I16($g) => $body,
-            $crate::any::AnyGuard::U16($g) => $body,
-            $crate::any::AnyGuard::I32($g) => $body,
-            $crate::any::AnyGuard::U32($g) => $body,
-            $crate::any::AnyGuard::Isize($g) => $body,
-            $crate::any::AnyGuard::Usize($g) => $body,
-            $crate::any::AnyGuard::I64($g) => $body,
-            $crate::any::AnyGuard::U64($g) => $body,
-            $crate::any::AnyGuard::F32($g) => $body,
-            $crate::any::AnyGuard::F64($g) => $body,
-        }
+        $crate::any::with_variant!(AnyGuard, $any, $g => $body)
     };
 }
 
-pub(crate) use {with_array, with_int_array, with_type};
+/// Runs `$body` with `$s` bound to the typed `StripedArray<_>` inside the `AnyStriped` `$any`.
+macro_rules! with_striped {
+    ($any:expr, $s:ident => $body:expr) => {
+        $crate::any::with_variant!(AnyStriped, $any, $s => $body)
+    };
+}
+
+pub(crate) use {with_array, with_int_array, with_striped, with_type, with_variant};
 
 macro_rules! any_enums {
     ($($v:ident($t:ty)),* $(,)?) => {
@@ -134,17 +137,23 @@ macro_rules! any_enums {
         /// The lock of an [`AnyArray`], held.
         pub enum AnyGuard { $($v(ArcArrayGuard<$t>)),* }
 
+        /// A striped array of any element type.
+        pub enum AnyStriped { $($v(StripedArray<$t>)),* }
+
         /// An element type that has an arm in [`AnyArray`].
         pub trait Wrap: PyElement {
             /// The array in its arm.
             fn wrap(array: Arc<SharedArray<Self>>) -> AnyArray;
             /// The guard in its arm.
             fn wrap_guard(guard: ArcArrayGuard<Self>) -> AnyGuard;
+            /// The striped array in its arm.
+            fn wrap_striped(array: StripedArray<Self>) -> AnyStriped;
         }
 
         $(impl Wrap for $t {
             fn wrap(array: Arc<SharedArray<$t>>) -> AnyArray { AnyArray::$v(array) }
             fn wrap_guard(guard: ArcArrayGuard<$t>) -> AnyGuard { AnyGuard::$v(guard) }
+            fn wrap_striped(array: StripedArray<$t>) -> AnyStriped { AnyStriped::$v(array) }
         })*
     };
 }

@@ -5,10 +5,11 @@ use crate::convert::{self, PyElement, Region};
 use crate::errors;
 use crate::held::HeldSlot;
 use crate::lock::{Lock, RepairLock};
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use crate::named;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PySlice, PyTuple};
-use shmarray::{OpenError, SharedArray, TypeCode};
+use shmarray::SharedArray;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
@@ -63,23 +64,6 @@ fn open<T: Wrap>(py: Python<'_>, name: &str) -> PyResult<AnyArray> {
         .map_err(errors::open_error)
 }
 
-/// The element type of the region `name`, read from its header (an open as `u8` either
-/// succeeds or reports the type the region holds).
-fn probe(py: Python<'_>, name: &str) -> PyResult<(TypeCode, Option<AnyArray>)> {
-    match py.allow_threads(|| SharedArray::<u8>::open(name)) {
-        Ok(a) => Ok((TypeCode::U8, Some(u8::wrap(Arc::new(a))))),
-        Err(OpenError::WrongType { found, .. }) => char::from_u32(found)
-            .and_then(TypeCode::from_char)
-            .map(|code| (code, None))
-            .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "shared array '{name}' holds unknown type code {found:#x}"
-                ))
-            }),
-        Err(e) => Err(errors::open_error(e)),
-    }
-}
-
 impl Array {
     fn from_parts(array: AnyArray, region: Region) -> Array {
         Array {
@@ -95,22 +79,9 @@ impl Array {
         &self.shared.region
     }
 
-    /// `index` (negative counts from the end) as a position, or `IndexError`.
     #[inline]
     fn position(&self, index: isize) -> PyResult<usize> {
-        let len = self.shared.array.len();
-        let pos = if index < 0 {
-            index.checked_add_unsigned(len)
-        } else {
-            Some(index)
-        };
-        match pos.and_then(|p| usize::try_from(p).ok()) {
-            Some(p) if p < len => Ok(p),
-            _ => Err(PyIndexError::new_err(format!(
-                "index {index} out of range for {} of length {len}",
-                self.region()
-            ))),
-        }
+        convert::position(index, self.shared.array.len(), self.region())
     }
 
     /// The position an integer key selects, or `TypeError`/`IndexError`.
@@ -192,7 +163,9 @@ impl Array {
         let region = Region::new(Some(name.clone()));
         let (code, opened) = match typecode {
             Some(t) => (convert::type_code(t, &region)?, None),
-            None => probe(py, &name)?,
+            None => named::probe(py, &name, || {
+                SharedArray::<u8>::open(&name).map(|a| u8::wrap(Arc::new(a)))
+            })?,
         };
         let array = match opened {
             Some(array) => array,
@@ -434,34 +407,13 @@ impl Array {
 
     /// Removes the array's shared memory name (the memory lives while anyone has it open).
     fn unlink(&self, py: Python<'_>) -> PyResult<()> {
-        match self.region().name() {
-            Some(name) => py
-                .allow_threads(|| SharedArray::<u8>::unlink(name))
-                .map_err(errors::open_error),
-            None => Err(PyValueError::new_err(
-                "an anonymous shared array has no name to unlink",
-            )),
-        }
+        named::unlink(py, self.region())
     }
 
     /// A named array pickles as its name and type code, and reopens by name.
     fn __reduce__(&self, py: Python<'_>) -> PyResult<(PyObject, (String, String))> {
-        match self.region().name() {
-            Some(name) => {
-                let reopen = py.import("shmarray")?.getattr("_reopen")?.unbind();
-                Ok((reopen, (name.to_owned(), self.typecode())))
-            }
-            None => {
-                let pickling_error = py.import("pickle")?.getattr("PicklingError")?;
-                Err(PyErr::from_value(pickling_error.call1((format!(
-                    "an anonymous shared array ('{}', {} elements) cannot be pickled: it is shared \
-                     only with children started by fork. Create it with name=... to pass it to \
-                     spawn or forkserver children, or through a Pool",
-                    self.shared.array.type_code().as_char(),
-                    self.shared.array.len()
-                ),))?))
-            }
-        }
+        let array = &self.shared.array;
+        named::reduce(py, self.region(), array.type_code(), array.len(), "_reopen")
     }
 }
 

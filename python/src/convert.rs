@@ -1,6 +1,6 @@
 //! Element values to and from Python objects; type codes; how a region is named in messages.
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use shmarray::{Element, Origin, TypeCode};
@@ -26,6 +26,22 @@ impl Region {
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// `index` (negative counts from the end) as a position in `len` elements, or `IndexError`.
+#[inline]
+pub fn position(index: isize, len: usize, region: &Region) -> PyResult<usize> {
+    let pos = if index < 0 {
+        index.checked_add_unsigned(len)
+    } else {
+        Some(index)
+    };
+    match pos.and_then(|p| usize::try_from(p).ok()) {
+        Some(p) if p < len => Ok(p),
+        _ => Err(PyIndexError::new_err(format!(
+            "index {index} out of range for {region} of length {len}"
+        ))),
     }
 }
 

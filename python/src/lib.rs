@@ -13,6 +13,8 @@
 //! | `held.rs` | the lock as held by one Python object: reentrant per thread, released on the same thread |
 //! | `array.rs` | the `Array` class |
 //! | `lock.rs` | `get_lock()`'s and `lock_for_repair()`'s context managers |
+//! | `named.rs` | what both classes do with a name: probe the type, unlink, pickle |
+//! | `striped.rs` | the `StripedArray` class |
 //! | `numpy.rs` | `to_numpy()`: one copy into a fresh `numpy.ndarray`, without the GIL |
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -23,7 +25,9 @@ mod convert;
 mod errors;
 mod held;
 mod lock;
+mod named;
 mod numpy;
+mod striped;
 
 use pyo3::prelude::*;
 
@@ -42,6 +46,7 @@ fn _shmarray(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::ArrayIter>()?;
     m.add_class::<lock::Lock>()?;
     m.add_class::<lock::RepairLock>()?;
+    m.add_class::<striped::StripedArray>()?;
     m.add(
         "OwnerDiedError",
         m.py().get_type::<errors::OwnerDiedError>(),

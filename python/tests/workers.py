@@ -61,3 +61,10 @@ def die_holding_lock(arr, ready):
 def reopen_and_add(arr, value):
     """Adds `value` to element 0 of an array that reached this process by pickling."""
     arr.fetch_add(0, value)
+
+
+def striped_add_all(arr, loops):
+    """Every process adds 1 to every element of a StripedArray, `loops` times."""
+    for _ in range(loops):
+        for i in range(len(arr)):
+            arr.add(i, 1)

@@ -6,11 +6,16 @@ lock, a cross-process lock that survives the death of its holder (``OwnerDiedErr
 ``lock_for_repair``), consistent snapshots and NumPy copies.
 """
 
-from ._shmarray import Array, Lock, OwnerDiedError, RepairLock, unlink
+from ._shmarray import Array, Lock, OwnerDiedError, RepairLock, StripedArray, unlink
 
-__all__ = ["Array", "Lock", "OwnerDiedError", "RepairLock", "unlink"]
+__all__ = ["Array", "Lock", "OwnerDiedError", "RepairLock", "StripedArray", "unlink"]
 
 
 def _reopen(name, typecode):
     """Unpickles a named array: attaches to it again by name."""
     return Array.open(name, typecode)
+
+
+def _reopen_striped(name, typecode):
+    """Unpickles a named striped array: attaches to it again by name."""
+    return StripedArray.open(name, typecode)
