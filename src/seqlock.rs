@@ -86,4 +86,19 @@ impl SeqCount {
         let after = self.seq.load(Ordering::Relaxed);
         before == after
     }
+
+    /// For a `copy` under way inside [`read`](Self::read): `false` once a write has begun
+    /// since the counter held `start` (what `copy` read with [`peek`](Self::peek) as it
+    /// began), so that a long copy can stop as soon as its try is lost instead of finishing a
+    /// copy that will be thrown away.
+    ///
+    /// Only a hint: stopping early is safe because `read` still decides. Its second load of
+    /// the counter comes later in this thread than the load here, and loads of one atomic
+    /// never go back in its modification order, in which the counter only grows; so `read`
+    /// sees the change too and reports the try as failed.
+    #[inline]
+    pub(crate) fn unchanged_since(&self, start: u64) -> bool {
+        // Relaxed: a hint (above); `read`'s own fence and loads order the data.
+        self.seq.load(Ordering::Relaxed) == start
+    }
 }

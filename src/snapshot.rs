@@ -1,7 +1,9 @@
 //! Consistent whole-array snapshots: the seqlock's read side.
 //!
 //! A snapshot first copies the cells optimistically, between two reads of the seqlock
-//! counter (`seqlock.rs`), a bounded number of times. Readers never wait for each other and
+//! counter (`seqlock.rs`), a bounded number of times; each try looks at the counter every
+//! few thousand elements and gives up as soon as a write has begun, so a busy writer costs a
+//! try a chunk, not a whole pass. Readers never wait for each other and
 //! never write shared memory on this path. If writers keep overlapping, or a dead writer left
 //! the counter odd, it falls back to taking the lock (without opening a write), so it cannot
 //! spin forever; behind a dead writer the fallback reports [`SnapshotError::OwnerDied`]
@@ -12,7 +14,8 @@ use crate::control::Wait;
 use crate::element::Element;
 use crate::error::SnapshotError;
 use crate::raw_lock::RawLockError;
-use crate::sync::{spin_hint, Ordering, SNAPSHOT_OPTIMISTIC_TRIES};
+use crate::seqlock::SeqCount;
+use crate::sync::{spin_hint, Ordering, SNAPSHOT_CHUNK, SNAPSHOT_OPTIMISTIC_TRIES};
 
 impl<T: Element> SharedArray<T> {
     /// A copy of the whole array that is consistent with respect to every write made under
@@ -73,7 +76,10 @@ impl<T: Element> SharedArray<T> {
             }
         };
         for _ in 0..SNAPSHOT_OPTIMISTIC_TRIES {
-            if control.seq().read(|| copy(out)) {
+            if control
+                .seq()
+                .read(|| copy_checked(control.seq(), cells, out))
+            {
                 return Ok(());
             }
             spin_hint();
@@ -104,5 +110,26 @@ impl<T: Element> SharedArray<T> {
         // SAFETY: we took the lock with `lock_read` just above.
         unsafe { control.unlock_read() };
         result
+    }
+}
+
+/// The optimistic path's copy: Relaxed loads of `cells` into `out`, [`SNAPSHOT_CHUNK`]
+/// elements at a time, stopping early once a write has begun since the copy started (the
+/// try is lost; [`SeqCount::read`] sees the same change and reports it). Against a writer
+/// that locks per operation, a failed try then costs one chunk instead of one array.
+#[inline]
+fn copy_checked<T: Element>(seq: &SeqCount, cells: &[T::Atomic], out: &mut [T]) {
+    let start = seq.peek();
+    for (out, cells) in out
+        .chunks_mut(SNAPSHOT_CHUNK)
+        .zip(cells.chunks(SNAPSHOT_CHUNK))
+    {
+        for (o, cell) in out.iter_mut().zip(cells) {
+            // Relaxed: ordered by the seqlock's fences in `SeqCount::read`.
+            *o = T::load(cell, Ordering::Relaxed);
+        }
+        if !seq.unchanged_since(start) {
+            return;
+        }
     }
 }

@@ -45,3 +45,11 @@ pub(crate) use crate::raw_lock::pthread::RawMutex;
 pub(crate) const SNAPSHOT_OPTIMISTIC_TRIES: u32 = 64;
 #[cfg(loom)]
 pub(crate) const SNAPSHOT_OPTIMISTIC_TRIES: u32 = 2;
+
+/// Elements a snapshot copies between looks at the seqlock counter on its optimistic path:
+/// beside a busy writer a try is abandoned after at most this many elements, not after the
+/// whole array. One under loom, so that the models reach the early exit.
+#[cfg(not(loom))]
+pub(crate) const SNAPSHOT_CHUNK: usize = 4096;
+#[cfg(loom)]
+pub(crate) const SNAPSHOT_CHUNK: usize = 1;
