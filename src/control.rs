@@ -96,12 +96,23 @@ impl Control {
         }
     }
 
-    fn acquire(&self, wait: Wait) -> Result<Held, RawLockError> {
-        let how = match wait {
+    /// Takes the raw mutex as `wait` says.
+    #[inline(always)]
+    fn take(&self, wait: Wait) -> Result<Acquired, RawLockError> {
+        match wait {
             Wait::Forever => self.lock.mutex.lock(),
             Wait::No => self.lock.mutex.try_lock(),
             Wait::For(d) => self.lock.mutex.lock_timeout(d),
-        }?;
+        }
+    }
+
+    fn acquire(&self, wait: Wait) -> Result<Held, RawLockError> {
+        let how = self.take(wait)?;
+        self.held(how)
+    }
+
+    /// What a successful acquisition means: records a death the raw mutex reported.
+    fn held(&self, how: Acquired) -> Result<Held, RawLockError> {
         // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
         if how == Acquired::OwnerDied {
             self.lock.owner_died.store(1, Ordering::Relaxed);
@@ -132,7 +143,20 @@ impl Control {
     /// before any write is opened, and the result is [`WriteRefused::OwnerDied`].
     #[inline]
     pub(crate) fn lock_write(&self, wait: Wait, repair: bool) -> Result<(Held, u64), WriteRefused> {
-        let held = self.acquire(wait).map_err(WriteRefused::Raw)?;
+        let how = self.take(wait).map_err(WriteRefused::Raw)?;
+        // The fast path, inline: a clean acquisition and no death on record.
+        // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
+        if how == Acquired::Clean && self.lock.owner_died.load(Ordering::Relaxed) == 0 {
+            let odd = self.seq.begin_write();
+            return Ok((Held { owner_died: false }, odd));
+        }
+        self.lock_write_slow(how, repair)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_write_slow(&self, how: Acquired, repair: bool) -> Result<(Held, u64), WriteRefused> {
+        let held = self.held(how).map_err(WriteRefused::Raw)?;
         if held.owner_died && !repair {
             // SAFETY: `acquire` just gave this thread the lock; no write was opened.
             unsafe { self.lock.mutex.unlock() };

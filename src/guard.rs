@@ -40,6 +40,7 @@ pub struct ArrayGuard<'a, T: Element> {
 }
 
 impl<T: Element> SharedArray<T> {
+    #[inline]
     fn acquire(&self, wait: Wait, repair: bool) -> Result<ArrayGuard<'_, T>, LockError> {
         match self.control().lock_write(wait, repair) {
             Ok((Held { owner_died }, odd)) => Ok(ArrayGuard {

@@ -418,8 +418,9 @@ pub fn threads_run(threads: usize, body: &(dyn Fn(usize) + Sync)) -> Duration {
     })
 }
 
-/// The crate's lock, or the end of a worker that could not take it.
-#[inline]
+/// The crate's lock, or the end of a worker that could not take it. Always inlined, as the
+/// raw mutex's `lock` wrapper is, so that both sides are measured as a caller writes them.
+#[inline(always)]
 pub fn lock_or_fail(arr: &SharedArray<u64>) -> ArrayGuard<'_, u64> {
     match arr.lock() {
         Ok(guard) => guard,

@@ -84,7 +84,17 @@ impl RawMutex {
     /// Maps a lock call's result: `EOWNERDEAD` is a success that needs repair, which is done
     /// here (`pthread_mutex_consistent`) so that the mutex never becomes unrecoverable; the
     /// caller records the death in its own state instead.
+    #[inline(always)]
     fn acquired(&self, code: libc::c_int) -> Result<Acquired, RawLockError> {
+        if code == 0 {
+            return Ok(Acquired::Clean);
+        }
+        self.acquired_slow(code)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquired_slow(&self, code: libc::c_int) -> Result<Acquired, RawLockError> {
         match code {
             0 => Ok(Acquired::Clean),
             libc::EOWNERDEAD => {
