@@ -14,9 +14,9 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 /// Processes racing to open or create one region.
-const RACERS: u32 = 4;
+const RACERS: u32 = 6;
 /// Rounds to run until the racers' calls are seen to overlap.
-const ROUNDS: usize = 8;
+const ROUNDS: usize = 40;
 /// Length of the raced-for region.
 const LEN: usize = 3;
 
