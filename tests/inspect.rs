@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kill_at_flag, raise_and_wait, spawn, TempName, TempPath};
+use common::{kill_child, lock_in_child, TempName, TempPath};
 use shmarray::{
     inspect, inspect_file, remove_stale, Layout, LockState, OpenError, SharedArray, SnapshotError,
     TypeCode,
@@ -45,12 +45,7 @@ fn header_fields_of_a_named_region_in_use_and_after() {
 fn a_lock_held_by_another_process_names_its_holder() {
     let name = TempName::new("inspect-held");
     let arr = SharedArray::<u64>::create(&name.0, 4).unwrap();
-    let flags = SharedArray::<u64>::new(1).unwrap();
-    let pid = spawn(|| {
-        let _guard = arr.lock().map_err(|_| ()).expect("child lock");
-        raise_and_wait(&flags, 0)
-    });
-    common::wait_flag(&flags, 0, std::time::Instant::now() + common::DEADLINE);
+    let pid = lock_in_child(&arr, None);
     let info = inspect(&name.0).unwrap();
     if cfg!(target_env = "gnu") {
         // The child is single-threaded: its thread ID is its process ID.
@@ -73,20 +68,15 @@ fn a_lock_held_by_another_process_names_its_holder() {
         arr.try_lock(),
         Err(shmarray::LockError::WouldBlock)
     ));
-    kill_at_flag(&flags, pid);
+    kill_child(pid);
 }
 
 #[test]
 fn a_holder_killed_holding_the_lock_shows_as_an_unrepaired_death() {
     let name = TempName::new("inspect-died");
     let arr = SharedArray::<u64>::create(&name.0, 4).unwrap();
-    let flags = SharedArray::<u64>::new(1).unwrap();
-    let pid = spawn(|| {
-        let guard = arr.lock().map_err(|_| ()).expect("child lock");
-        guard.set(0, 9); // half-way through a write
-        raise_and_wait(&flags, 0)
-    });
-    kill_at_flag(&flags, pid);
+    // Killed half-way through a write.
+    kill_child(lock_in_child(&arr, Some(9)));
 
     // Marked by the kernel, reported to no locker yet.
     let info = inspect(&name.0).unwrap();

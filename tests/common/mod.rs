@@ -91,10 +91,32 @@ pub fn raise_and_wait(flags: &shmarray::SharedArray<u64>, index: usize) -> ! {
 
 /// Kills a child at a point it signals with flag 0, and checks it died by SIGKILL.
 pub fn kill_at_flag(flags: &shmarray::SharedArray<u64>, pid: libc::pid_t) {
-    let deadline = Instant::now() + DEADLINE;
-    wait_flag(flags, 0, deadline);
+    wait_flag(flags, 0, Instant::now() + DEADLINE);
+    kill_child(pid);
+}
+
+/// Forks a child that takes `array`'s lock, stores `write` (if any) at index 0 under it, and
+/// waits holding the lock to be killed; returns once the child holds it.
+pub fn lock_in_child(array: &shmarray::SharedArray<u64>, write: Option<u64>) -> libc::pid_t {
+    let flags = shmarray::SharedArray::<u64>::new(1).expect("flag array");
+    let pid = spawn(|| {
+        let guard = array.lock().map_err(|_| ()).expect("child lock");
+        if let Some(value) = write {
+            guard.set(0, value);
+        }
+        raise_and_wait(&flags, 0)
+    });
+    wait_flag(&flags, 0, Instant::now() + DEADLINE);
+    pid
+}
+
+/// SIGKILLs our child `pid` and checks it died of it.
+pub fn kill_child(pid: libc::pid_t) {
     kill(pid);
-    assert_eq!(wait(pid, deadline), Exit::Signal(libc::SIGKILL));
+    assert_eq!(
+        wait(pid, Instant::now() + DEADLINE),
+        Exit::Signal(libc::SIGKILL)
+    );
 }
 
 /// The environment variable that tells a re-executed test binary which role to play.

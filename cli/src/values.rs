@@ -1,0 +1,246 @@
+//! The commands that read or write values: `dump`, `get`, `set`, `add`, and `create`.
+
+use crate::elements::{type_name, with_element, Value};
+use crate::region::Region;
+use crate::Failure;
+use serde_json::json;
+use shmarray::{Layout, SharedArray, TypeCode};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+
+/// `dump --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `INDEX VALUE` per line, aligned.
+    Plain,
+    /// `index,value` with a header line.
+    Csv,
+    /// One object: the region, its type, the first index and the values.
+    Json,
+}
+
+/// `--range A..B`: either end may be left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    start: Option<usize>,
+    end: Option<usize>,
+}
+
+/// Parses `A..B`, `A..`, `..B` or `..`.
+pub fn parse_range(s: &str) -> Result<Range, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("{s:?} is not a range A..B"))?;
+    let end = |part: &str| -> Result<Option<usize>, String> {
+        if part.is_empty() {
+            return Ok(None);
+        }
+        part.parse()
+            .map(Some)
+            .map_err(|_| format!("{part:?} in {s:?} is not an index"))
+    };
+    let range = Range {
+        start: end(a)?,
+        end: end(b)?,
+    };
+    if let (Some(a), Some(b)) = (range.start, range.end) {
+        if a > b {
+            return Err(format!("range {s:?} ends before it starts"));
+        }
+    }
+    Ok(range)
+}
+
+impl Range {
+    /// The range within an array of `len` elements, or why it does not fit.
+    fn within(self, len: usize) -> Result<std::ops::Range<usize>, String> {
+        let (start, end) = (self.start.unwrap_or(0), self.end.unwrap_or(len));
+        if end > len || start > end {
+            return Err(format!("range {start}..{end} is outside 0..{len}"));
+        }
+        Ok(start..end)
+    }
+}
+
+/// `--mode`: octal permission bits.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s, 8) {
+        Ok(mode) if mode <= 0o7777 => Ok(mode),
+        _ => Err(format!("{s:?} is not an octal mode such as 640")),
+    }
+}
+
+/// Refuses a layout this build of the tool cannot read values from.
+fn dense_only(region: &Region, layout: Layout) -> Result<(), Failure> {
+    match layout {
+        Layout::Dense => Ok(()),
+        other => Err(region.failure(format!(
+            "reading values of a {other} array is not supported by this tool yet"
+        ))),
+    }
+}
+
+/// `dump`.
+pub fn dump(region: &Region, format: Format, range: Option<Range>) -> Result<(), Failure> {
+    let info = region.inspect()?;
+    dense_only(region, info.layout)?;
+    let range = range.unwrap_or(Range {
+        start: None,
+        end: None,
+    });
+    with_element!(info.type_code, region, |T| dump_as::<T>(
+        region, format, range
+    ))
+}
+
+fn dump_as<T: Value>(region: &Region, format: Format, range: Range) -> Result<(), Failure> {
+    let array = region.open::<T>()?;
+    let range = range.within(array.len()).map_err(|e| region.failure(e))?;
+    let values = array.snapshot().map_err(|e| region.failure(e))?;
+    let values = &values[range.clone()];
+    let mut out = String::new();
+    match format {
+        Format::Plain => {
+            let width = range.end.saturating_sub(1).to_string().len();
+            for (i, v) in range.clone().zip(values) {
+                out += &format!("{i:>width$}  {v}\n");
+            }
+        }
+        Format::Csv => {
+            out += "index,value\n";
+            for (i, v) in range.clone().zip(values) {
+                out += &format!("{i},{v}\n");
+            }
+        }
+        Format::Json => {
+            let values: Vec<serde_json::Value> = values.iter().map(|&v| v.into()).collect();
+            let doc = json!({
+                "region": region.to_string(),
+                "type": type_name(T::TYPE_CODE),
+                "len": array.len(),
+                "start": range.start,
+                "values": values,
+            });
+            out = format!("{doc}\n");
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// Opens the named region as its own element type, checks `index`, and runs `body` on it.
+fn at_index(
+    name: &str,
+    index: usize,
+    body: impl FnOnce(&Region, TypeCode) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let region = Region::Name(name.to_owned());
+    let info = region.inspect()?;
+    dense_only(&region, info.layout)?;
+    if index >= info.len {
+        return Err(region.failure(format!(
+            "index {index} is out of bounds: the length is {}",
+            info.len
+        )));
+    }
+    body(&region, info.type_code)
+}
+
+/// Parses `text` as the region's element type.
+fn parse<T: Value>(region: &Region, text: &str) -> Result<T, Failure> {
+    text.parse().map_err(|_| {
+        Failure::usage(
+            region,
+            format!(
+                "{text:?} is not a value of the region's type {}",
+                type_name(T::TYPE_CODE)
+            ),
+        )
+    })
+}
+
+/// `get`.
+pub fn get(name: &str, index: usize) -> Result<(), Failure> {
+    at_index(name, index, |region, code| {
+        with_element!(code, region, |T| {
+            let array = region.open::<T>()?;
+            // Acquire: pairs with a Release store of a writer the reader may rely on.
+            println!("{}", array.load(index, Acquire));
+            Ok(())
+        })
+    })
+}
+
+/// `set`.
+pub fn set(name: &str, index: usize, value: &str) -> Result<(), Failure> {
+    at_index(name, index, |region, code| {
+        with_element!(code, region, |T| {
+            let value: T = parse(region, value)?;
+            // Release: what this process did before is visible to an Acquire reader of it.
+            region.open::<T>()?.store(index, value, Release);
+            Ok(())
+        })
+    })
+}
+
+/// `add`.
+pub fn add(name: &str, index: usize, delta: &str) -> Result<(), Failure> {
+    at_index(name, index, |region, code| {
+        with_element!(code, region, |T| {
+            let delta: T = parse(region, delta)?;
+            let array = region.open::<T>()?;
+            // AcqRel: an ordinary read-modify-write, as `set` and `get` order theirs.
+            array.fetch_add(index, delta, AcqRel);
+            // The new value, read back: another process may have added in between, and the
+            // sum of floats is not computed here twice.
+            println!("{}", array.load(index, Acquire));
+            Ok(())
+        })
+    })
+}
+
+/// `create`.
+pub fn create(name: &str, type_code: TypeCode, len: usize, mode: u32) -> Result<(), Failure> {
+    let region = Region::Name(name.to_owned());
+    with_element!(type_code, &region, |T| {
+        let array = SharedArray::<T>::create(name, len).map_err(|e| region.failure(e))?;
+        set_mode(&region, mode)?;
+        drop(array);
+        Ok(())
+    })
+}
+
+/// Gives the just-created region `mode` (its creator made it 0600).
+fn set_mode(region: &Region, mode: u32) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = region.inspect()?.path;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| region.failure(format!("chmod: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_fit() {
+        let r = |s| parse_range(s).unwrap();
+        assert_eq!(r("2..5").within(10), Ok(2..5));
+        assert_eq!(r("..5").within(10), Ok(0..5));
+        assert_eq!(r("7..").within(10), Ok(7..10));
+        assert_eq!(r("..").within(10), Ok(0..10));
+        assert_eq!(r("10..").within(10), Ok(10..10));
+        assert!(r("..11").within(10).is_err());
+        assert!(r("12..").within(10).is_err());
+        for bad in ["5", "a..b", "5..2", "-1..2", "1...2"] {
+            assert!(parse_range(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn modes_are_octal() {
+        assert_eq!(parse_mode("640"), Ok(0o640));
+        assert_eq!(parse_mode("0600"), Ok(0o600));
+        assert!(parse_mode("9").is_err());
+        assert!(parse_mode("77777").is_err());
+    }
+}
