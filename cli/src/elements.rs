@@ -78,7 +78,7 @@ macro_rules! with_element {
                 type $t = f64;
                 $body
             }
-            other => Err($crate::Failure::new(
+            other => Err($crate::Failure::about(
                 $region,
                 format!("element type {other} is not known to this tool"),
             )),

@@ -12,8 +12,9 @@
 //! | `watch.rs` | `watch`: values and rates, redrawn in place |
 //! | `remove.rs` | `rm` and `gc` |
 //!
-//! Errors go to stderr as `shmarray: REGION: what went wrong`, with exit status 1; usage
-//! errors (clap's, and values that do not parse as the region's type) exit with 2.
+//! Errors go to stderr as `shmarray: ` and a message that names the region, with exit
+//! status 1; usage errors (clap's, and values that do not parse as the region's type) exit
+//! with 2.
 
 mod elements;
 mod region;
@@ -144,32 +145,45 @@ enum Command {
     },
 }
 
-/// Why a command failed: the region it concerns and what went wrong.
+/// Why a command failed, in words that name the region.
 #[derive(Debug)]
 pub struct Failure {
-    /// The region (name or path), or what else the command was looking at.
-    pub region: String,
-    /// What went wrong.
+    /// The message, the region named in it.
     pub message: String,
     /// A usage error (exit 2) rather than a failure (exit 1).
     pub usage: bool,
 }
 
 impl Failure {
-    /// A failure concerning `region`.
-    pub fn new(region: impl fmt::Display, message: impl fmt::Display) -> Failure {
+    /// A library error, which names its region, followed by the errors that caused it (the
+    /// OS error of a failed call).
+    pub fn error(err: &(dyn std::error::Error + 'static)) -> Failure {
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
         Failure {
-            region: region.to_string(),
-            message: message.to_string(),
+            message,
             usage: false,
         }
     }
 
-    /// A usage error concerning `region`.
-    pub fn usage(region: impl fmt::Display, message: impl fmt::Display) -> Failure {
+    /// A failure concerning `what` (a region's [`Origin`](shmarray::Origin), or a place),
+    /// for an error that does not name it itself.
+    pub fn about(what: impl fmt::Display, err: impl fmt::Display) -> Failure {
+        Failure {
+            message: format!("{what}: {err}"),
+            usage: false,
+        }
+    }
+
+    /// A usage error concerning `what`.
+    pub fn usage(what: impl fmt::Display, err: impl fmt::Display) -> Failure {
         Failure {
             usage: true,
-            ..Failure::new(region, message)
+            ..Failure::about(what, err)
         }
     }
 }
@@ -177,17 +191,17 @@ impl Failure {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::List { json, prefix } => scan::list(json, &prefix),
-        Command::Inspect { target, json } => show::inspect(&target.region(), json),
+        Command::Inspect { target, json } => show::inspect(&target.origin(), json),
         Command::Dump {
             target,
             format,
             range,
-        } => values::dump(&target.region(), format, range),
+        } => values::dump(&target.origin(), format, range),
         Command::Watch {
             target,
             interval,
             count,
-        } => watch::watch(&target.region(), interval, count),
+        } => watch::watch(&target.origin(), interval, count),
         Command::Get { name, index } => values::get(&name, index),
         Command::Set { name, index, value } => values::set(&name, index, &value),
         Command::Add { name, index, delta } => values::add(&name, index, &delta),
@@ -206,7 +220,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("shmarray: {}: {}", failure.region, failure.message);
+            eprintln!("shmarray: {}", failure.message);
             ExitCode::from(if failure.usage { 2 } else { 1 })
         }
     }

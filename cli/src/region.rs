@@ -1,8 +1,7 @@
-//! Which region a command names: a shared memory name, or `--file PATH`.
+//! Which region a command names (`NAME` or `--file PATH`), and opening it.
 
 use crate::Failure;
-use shmarray::{Element, RegionInfo, SharedArray};
-use std::fmt;
+use shmarray::{Element, Origin, RegionInfo, SharedArray};
 use std::path::PathBuf;
 
 /// `NAME` or `--file PATH`, exactly one.
@@ -18,55 +17,32 @@ pub struct Target {
 
 impl Target {
     /// The region named.
-    pub fn region(self) -> Region {
+    pub fn origin(self) -> Origin {
         match (self.name, self.file) {
-            (_, Some(path)) => Region::File(path),
-            (Some(name), None) => Region::Name(name),
+            (_, Some(path)) => Origin::File(path),
+            (Some(name), None) => Origin::Named(name),
             // clap requires one of the two.
-            (None, None) => Region::Name(String::new()),
+            (None, None) => Origin::Named(String::new()),
         }
     }
 }
 
-/// A region, by name or by path.
-#[derive(Debug, Clone)]
-pub enum Region {
-    /// A POSIX shared memory name.
-    Name(String),
-    /// A region file.
-    File(PathBuf),
+/// The region's header and live state.
+pub fn inspect(origin: &Origin) -> Result<RegionInfo, Failure> {
+    match (origin.name(), origin.path()) {
+        (Some(name), _) => shmarray::inspect(name),
+        (None, Some(path)) => shmarray::inspect_file(path),
+        (None, None) => return Err(Failure::about(origin, "not a region a name can reach")),
+    }
+    .map_err(|e| Failure::error(&e))
 }
 
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Region::Name(name) => f.write_str(name),
-            Region::File(path) => write!(f, "{}", path.display()),
-        }
+/// Opens the region as a dense array of `T`.
+pub fn open<T: Element>(origin: &Origin) -> Result<SharedArray<T>, Failure> {
+    match (origin.name(), origin.path()) {
+        (Some(name), _) => SharedArray::<T>::open(name),
+        (None, Some(path)) => SharedArray::<T>::open_file(path),
+        (None, None) => return Err(Failure::about(origin, "not a region a name can reach")),
     }
-}
-
-impl Region {
-    /// The region's header and live state.
-    pub fn inspect(&self) -> Result<RegionInfo, Failure> {
-        match self {
-            Region::Name(name) => shmarray::inspect(name),
-            Region::File(path) => shmarray::inspect_file(path),
-        }
-        .map_err(|e| self.failure(e))
-    }
-
-    /// Opens the region as a dense array of `T`.
-    pub fn open<T: Element>(&self) -> Result<SharedArray<T>, Failure> {
-        match self {
-            Region::Name(name) => SharedArray::<T>::open(name),
-            Region::File(path) => SharedArray::<T>::open_file(path),
-        }
-        .map_err(|e| self.failure(e))
-    }
-
-    /// A failure concerning this region.
-    pub fn failure(&self, err: impl fmt::Display) -> Failure {
-        Failure::new(self, err)
-    }
+    .map_err(|e| Failure::error(&e))
 }

@@ -5,34 +5,33 @@
 //! left with a removed one. `rm --force` unlinks a region in use; the processes that have it
 //! open keep their mapping, and nobody new can open it.
 
-use crate::region::Region;
 use crate::scan::{self, Found};
 use crate::Failure;
-use shmarray::{OpenError, SharedArray};
+use shmarray::{OpenError, Origin, SharedArray};
 
 /// `rm`.
 pub fn rm(name: &str, force: bool) -> Result<(), Failure> {
-    let region = Region::Name(name.to_owned());
     if force {
         // Even forced, only what is (or may be) a region of this crate is unlinked: a file
         // that starts with another magic number belongs to another program.
-        match shmarray::inspect(name) {
-            Err(e @ (OpenError::BadMagic { found: 1.. } | OpenError::TooShort { .. })) => {
-                return Err(region.failure(e))
-            }
-            Err(e @ (OpenError::NotFound(_) | OpenError::InvalidName(_))) => {
-                return Err(region.failure(e))
-            }
-            _ => {}
+        if let Err(
+            e @ (OpenError::BadMagic { found: 1.., .. }
+            | OpenError::TooShort { .. }
+            | OpenError::NotFound { .. }
+            | OpenError::InvalidName(_)),
+        ) = shmarray::inspect(name)
+        {
+            return Err(Failure::error(&e));
         }
-        return SharedArray::<u8>::unlink(name).map_err(|e| region.failure(e));
+        return SharedArray::<u8>::unlink(name).map_err(|e| Failure::error(&e));
     }
     match shmarray::remove_stale(name) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(region.failure(
+        Ok(false) => Err(Failure::about(
+            Origin::Named(name.to_owned()),
             "in use by a live process (or being created); `rm --force` unlinks it anyway",
         )),
-        Err(e) => Err(region.failure(e)),
+        Err(e) => Err(Failure::error(&e)),
     }
 }
 
@@ -51,18 +50,18 @@ pub fn gc(dry_run: bool, prefix: &str) -> Result<(), Failure> {
                     // Opened since it was looked at: kept.
                     Ok(false) => {}
                     Err(e) => {
-                        eprintln!("shmarray: {name}: {e}");
+                        eprintln!("shmarray: {}", Failure::error(&e).message);
                         failed += 1;
                     }
                 }
             }
             Found::Region(_) => {}
-            Found::Unreadable(e) => eprintln!("shmarray: {name}: skipped: {e}"),
+            Found::Unreadable(e) => eprintln!("shmarray: skipped: {}", Failure::error(&e).message),
         }
     }
     match failed {
         0 => Ok(()),
-        n => Err(Failure::new(
+        n => Err(Failure::about(
             scan::SHM_DIR,
             format!("{n} stale regions could not be removed"),
         )),

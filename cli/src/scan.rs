@@ -22,10 +22,10 @@ pub enum Found {
 /// Files that are surely not (another program's segment, a file shorter than a header, a
 /// name that is not UTF-8) are left out.
 pub fn regions(prefix: &str) -> Result<Vec<(String, Found)>, Failure> {
-    let entries = std::fs::read_dir(SHM_DIR).map_err(|e| Failure::new(SHM_DIR, e))?;
+    let entries = std::fs::read_dir(SHM_DIR).map_err(|e| Failure::about(SHM_DIR, e))?;
     let mut found = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Failure::new(SHM_DIR, e))?;
+        let entry = entry.map_err(|e| Failure::about(SHM_DIR, e))?;
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
@@ -36,7 +36,7 @@ pub fn regions(prefix: &str) -> Result<Vec<(String, Found)>, Failure> {
             Ok(info) => found.push((name, Found::Region(info))),
             Err(OpenError::BadMagic { .. } | OpenError::TooShort { .. }) => {}
             // A directory, a socket, or a name that vanished meanwhile.
-            Err(OpenError::NotFound(_)) => {}
+            Err(OpenError::NotFound { .. }) => {}
             Err(OpenError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::InvalidInput => {}
             Err(e) => found.push((name, Found::Unreadable(e))),
@@ -54,7 +54,9 @@ pub fn list(as_json: bool, prefix: &str) -> Result<(), Failure> {
             .iter()
             .map(|(name, found)| match found {
                 Found::Region(info) => show::to_json(info),
-                Found::Unreadable(e) => json!({"name": name, "error": e.to_string()}),
+                Found::Unreadable(e) => {
+                    json!({"name": name, "error": Failure::error(e).message})
+                }
             })
             .collect();
         println!("{}", serde_json::Value::Array(rows));
@@ -78,7 +80,7 @@ pub fn list(as_json: bool, prefix: &str) -> Result<(), Failure> {
                 show::in_use(info.in_use).to_owned(),
                 show::lock(info.lock),
             ]),
-            Found::Unreadable(e) => problems.push(format!("{name}: {e}")),
+            Found::Unreadable(e) => problems.push(Failure::error(e).message),
         }
     }
     print_table(&table);

@@ -1,14 +1,13 @@
 //! A region's description: as `key: value` text, as a table row, as JSON.
 
 use crate::elements::type_name;
-use crate::region::Region;
 use crate::Failure;
 use serde_json::{json, Value};
-use shmarray::{LockState, RegionInfo};
+use shmarray::{LockState, Origin, RegionInfo};
 
 /// `inspect`.
-pub fn inspect(region: &Region, as_json: bool) -> Result<(), Failure> {
-    let info = region.inspect()?;
+pub fn inspect(origin: &Origin, as_json: bool) -> Result<(), Failure> {
+    let info = crate::region::inspect(origin)?;
     if as_json {
         println!("{}", to_json(&info));
         return Ok(());

@@ -1,10 +1,10 @@
 //! The commands that read or write values: `dump`, `get`, `set`, `add`, and `create`.
 
 use crate::elements::{type_name, with_element, Value};
-use crate::region::Region;
+use crate::region;
 use crate::Failure;
 use serde_json::json;
-use shmarray::{Layout, SharedArray, TypeCode};
+use shmarray::{Layout, Origin, SharedArray, TypeCode};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 
 /// `dump --format`.
@@ -70,32 +70,35 @@ pub fn parse_mode(s: &str) -> Result<u32, String> {
 }
 
 /// Refuses a layout this build of the tool cannot read values from.
-fn dense_only(region: &Region, layout: Layout) -> Result<(), Failure> {
+fn dense_only(origin: &Origin, layout: Layout) -> Result<(), Failure> {
     match layout {
         Layout::Dense => Ok(()),
-        other => Err(region.failure(format!(
-            "reading values of a {other} array is not supported by this tool yet"
-        ))),
+        other => Err(Failure::about(
+            origin,
+            format!("reading values of a {other} array is not supported by this tool yet"),
+        )),
     }
 }
 
 /// `dump`.
-pub fn dump(region: &Region, format: Format, range: Option<Range>) -> Result<(), Failure> {
-    let info = region.inspect()?;
-    dense_only(region, info.layout)?;
+pub fn dump(origin: &Origin, format: Format, range: Option<Range>) -> Result<(), Failure> {
+    let info = region::inspect(origin)?;
+    dense_only(origin, info.layout)?;
     let range = range.unwrap_or(Range {
         start: None,
         end: None,
     });
-    with_element!(info.type_code, region, |T| dump_as::<T>(
-        region, format, range
+    with_element!(info.type_code, origin, |T| dump_as::<T>(
+        origin, format, range
     ))
 }
 
-fn dump_as<T: Value>(region: &Region, format: Format, range: Range) -> Result<(), Failure> {
-    let array = region.open::<T>()?;
-    let range = range.within(array.len()).map_err(|e| region.failure(e))?;
-    let values = array.snapshot().map_err(|e| region.failure(e))?;
+fn dump_as<T: Value>(origin: &Origin, format: Format, range: Range) -> Result<(), Failure> {
+    let array = region::open::<T>(origin)?;
+    let range = range
+        .within(array.len())
+        .map_err(|e| Failure::about(origin, e))?;
+    let values = array.snapshot().map_err(|e| Failure::about(origin, e))?;
     let values = &values[range.clone()];
     let mut out = String::new();
     match format {
@@ -114,7 +117,8 @@ fn dump_as<T: Value>(region: &Region, format: Format, range: Range) -> Result<()
         Format::Json => {
             let values: Vec<serde_json::Value> = values.iter().map(|&v| v.into()).collect();
             let doc = json!({
-                "region": region.to_string(),
+                "name": origin.name(),
+                "path": origin.path(),
                 "type": type_name(T::TYPE_CODE),
                 "len": array.len(),
                 "start": range.start,
@@ -131,25 +135,25 @@ fn dump_as<T: Value>(region: &Region, format: Format, range: Range) -> Result<()
 fn at_index(
     name: &str,
     index: usize,
-    body: impl FnOnce(&Region, TypeCode) -> Result<(), Failure>,
+    body: impl FnOnce(&Origin, TypeCode) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let region = Region::Name(name.to_owned());
-    let info = region.inspect()?;
-    dense_only(&region, info.layout)?;
+    let origin = Origin::Named(name.to_owned());
+    let info = region::inspect(&origin)?;
+    dense_only(&origin, info.layout)?;
     if index >= info.len {
-        return Err(region.failure(format!(
-            "index {index} is out of bounds: the length is {}",
-            info.len
-        )));
+        return Err(Failure::about(
+            &origin,
+            format!("index {index} is out of bounds: the length is {}", info.len),
+        ));
     }
-    body(&region, info.type_code)
+    body(&origin, info.type_code)
 }
 
 /// Parses `text` as the region's element type.
-fn parse<T: Value>(region: &Region, text: &str) -> Result<T, Failure> {
+fn parse<T: Value>(origin: &Origin, text: &str) -> Result<T, Failure> {
     text.parse().map_err(|_| {
         Failure::usage(
-            region,
+            origin,
             format!(
                 "{text:?} is not a value of the region's type {}",
                 type_name(T::TYPE_CODE)
@@ -160,9 +164,9 @@ fn parse<T: Value>(region: &Region, text: &str) -> Result<T, Failure> {
 
 /// `get`.
 pub fn get(name: &str, index: usize) -> Result<(), Failure> {
-    at_index(name, index, |region, code| {
-        with_element!(code, region, |T| {
-            let array = region.open::<T>()?;
+    at_index(name, index, |origin, code| {
+        with_element!(code, origin, |T| {
+            let array = region::open::<T>(origin)?;
             // Acquire: pairs with a Release store of a writer the reader may rely on.
             println!("{}", array.load(index, Acquire));
             Ok(())
@@ -172,11 +176,11 @@ pub fn get(name: &str, index: usize) -> Result<(), Failure> {
 
 /// `set`.
 pub fn set(name: &str, index: usize, value: &str) -> Result<(), Failure> {
-    at_index(name, index, |region, code| {
-        with_element!(code, region, |T| {
-            let value: T = parse(region, value)?;
+    at_index(name, index, |origin, code| {
+        with_element!(code, origin, |T| {
+            let value: T = parse(origin, value)?;
             // Release: what this process did before is visible to an Acquire reader of it.
-            region.open::<T>()?.store(index, value, Release);
+            region::open::<T>(origin)?.store(index, value, Release);
             Ok(())
         })
     })
@@ -184,10 +188,10 @@ pub fn set(name: &str, index: usize, value: &str) -> Result<(), Failure> {
 
 /// `add`.
 pub fn add(name: &str, index: usize, delta: &str) -> Result<(), Failure> {
-    at_index(name, index, |region, code| {
-        with_element!(code, region, |T| {
-            let delta: T = parse(region, delta)?;
-            let array = region.open::<T>()?;
+    at_index(name, index, |origin, code| {
+        with_element!(code, origin, |T| {
+            let delta: T = parse(origin, delta)?;
+            let array = region::open::<T>(origin)?;
             // AcqRel: an ordinary read-modify-write, as `set` and `get` order theirs.
             array.fetch_add(index, delta, AcqRel);
             // The new value, read back: another process may have added in between, and the
@@ -200,21 +204,14 @@ pub fn add(name: &str, index: usize, delta: &str) -> Result<(), Failure> {
 
 /// `create`.
 pub fn create(name: &str, type_code: TypeCode, len: usize, mode: u32) -> Result<(), Failure> {
-    let region = Region::Name(name.to_owned());
-    with_element!(type_code, &region, |T| {
-        let array = SharedArray::<T>::create(name, len).map_err(|e| region.failure(e))?;
-        set_mode(&region, mode)?;
-        drop(array);
-        Ok(())
+    let origin = Origin::Named(name.to_owned());
+    with_element!(type_code, &origin, |T| {
+        SharedArray::<T>::options()
+            .mode(mode)
+            .create(name, len)
+            .map(drop)
+            .map_err(|e| Failure::error(&e))
     })
-}
-
-/// Gives the just-created region `mode` (its creator made it 0600).
-fn set_mode(region: &Region, mode: u32) -> Result<(), Failure> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = region.inspect()?.path;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| region.failure(format!("chmod: {e}")))
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! with `-` for rates on the first line, so that a script can read it.
 
 use crate::elements::{with_element, Value};
-use crate::region::Region;
+use crate::region;
 use crate::Failure;
+use shmarray::Origin;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -19,34 +20,37 @@ pub fn parse_interval(s: &str) -> Result<f64, String> {
 }
 
 /// `watch`.
-pub fn watch(region: &Region, interval: f64, count: Option<u64>) -> Result<(), Failure> {
-    let info = region.inspect()?;
+pub fn watch(origin: &Origin, interval: f64, count: Option<u64>) -> Result<(), Failure> {
+    let info = region::inspect(origin)?;
     if info.layout != shmarray::Layout::Dense {
-        return Err(region.failure(format!(
-            "watching a {} array is not supported by this tool yet",
-            info.layout
-        )));
+        return Err(Failure::about(
+            origin,
+            format!(
+                "watching a {} array is not supported by this tool yet",
+                info.layout
+            ),
+        ));
     }
-    with_element!(info.type_code, region, |T| watch_as::<T>(
-        region,
+    with_element!(info.type_code, origin, |T| watch_as::<T>(
+        origin,
         Duration::from_secs_f64(interval),
         count
     ))
 }
 
 fn watch_as<T: Value>(
-    region: &Region,
+    origin: &Origin,
     interval: Duration,
     count: Option<u64>,
 ) -> Result<(), Failure> {
-    let array = region.open::<T>()?;
+    let array = region::open::<T>(origin)?;
     let terminal = std::io::stdout().is_terminal();
     let start = Instant::now();
     let mut previous: Option<(Instant, Vec<T>)> = None;
     let mut drawn_lines = 0;
     let mut refreshes = 0;
     loop {
-        let values = array.snapshot().map_err(|e| region.failure(e))?;
+        let values = array.snapshot().map_err(|e| Failure::about(origin, e))?;
         let now = Instant::now();
         let rates: Vec<Option<f64>> = match &previous {
             Some((then, old)) => {
@@ -62,7 +66,7 @@ fn watch_as<T: Value>(
         let elapsed = now.duration_since(start).as_secs_f64();
         let mut out = std::io::stdout().lock();
         let written = if terminal {
-            let frame = frame(region, elapsed, &values, &rates);
+            let frame = frame(origin, elapsed, &values, &rates);
             // Up over the previous frame, then clear from there to the end of the screen.
             if drawn_lines > 0 {
                 let _ = write!(out, "\x1b[{drawn_lines}A\x1b[J");
@@ -105,7 +109,7 @@ fn line<T: Value>(elapsed: f64, values: &[T], rates: &[Option<f64>]) -> String {
 }
 
 /// One refresh as a table, for a terminal.
-fn frame<T: Value>(region: &Region, elapsed: f64, values: &[T], rates: &[Option<f64>]) -> String {
+fn frame<T: Value>(origin: &Origin, elapsed: f64, values: &[T], rates: &[Option<f64>]) -> String {
     let cells: Vec<(String, String)> = values
         .iter()
         .zip(rates)
@@ -114,7 +118,7 @@ fn frame<T: Value>(region: &Region, elapsed: f64, values: &[T], rates: &[Option<
     let iw = values.len().saturating_sub(1).to_string().len().max(5);
     let vw = cells.iter().map(|c| c.0.len()).max().unwrap_or(0).max(5);
     let rw = cells.iter().map(|c| c.1.len()).max().unwrap_or(0).max(10);
-    let mut out = format!("{region}  {elapsed:.1}s\n");
+    let mut out = format!("{origin}  {elapsed:.1}s\n");
     out += &format!(
         "{:>iw$}  {:>vw$}  {:>rw$}\n",
         "index", "value", "per second"

@@ -181,7 +181,7 @@ fn list_shows_regions_and_unreadable_ones_and_skips_other_files() {
     let cols: Vec<&str> = line(&stale.0).split_whitespace().collect();
     assert_eq!(cols[7..], ["stale", "free"]);
     assert!(
-        table.contains(&format!("unreadable: {}: ", corrupt.0)),
+        table.contains(&format!("unreadable: region {:?} (", corrupt.0)),
         "{table}"
     );
     assert!(!table.contains(&foreign.0) && !table.contains(&short.0));
@@ -209,7 +209,7 @@ fn inspecting_what_is_not_a_region_fails_naming_it() {
 
     let missing = "shmarray-test-cli-no-such-region";
     let line = fails(&["inspect", missing, "--json"], 1, missing);
-    assert!(line.contains("no such region"), "{line}");
+    assert!(line.contains("no region named"), "{line}");
     fails(&["inspect", "a/b"], 1, "a/b");
     let dir = std::env::temp_dir();
     fails(

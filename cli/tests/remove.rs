@@ -13,7 +13,7 @@ fn rm_removes_a_stale_region_and_refuses_one_in_use_unless_forced() {
     assert_eq!(ok(&["rm", &stale.0]), "");
     assert!(!shm_path(&stale.0).exists());
     let line = fails(&["rm", &stale.0], 1, &stale.0);
-    assert!(line.contains("no such region"), "{line}");
+    assert!(line.contains("no region named"), "{line}");
 
     let busy = TempName::new("cli-rm");
     let array = SharedArray::<u8>::create(&busy.0, 1).unwrap();

@@ -82,7 +82,7 @@ fn a_region_that_does_not_exist_is_an_error_naming_it_for_each_command() {
         vec!["rm", "--force", name],
     ] {
         let line = common::fails(&args, 1, name);
-        assert!(line.contains("no such region"), "{args:?}: {line}");
+        assert!(line.contains("no region named"), "{args:?}: {line}");
     }
     let line = common::fails(
         &["create", "bad/name", "--type", "u8", "--len", "1"],

@@ -81,7 +81,8 @@ fn dump_formats_and_ranges() {
     assert_eq!(csv, "index,value\n2,102\n3,103\n");
 
     let doc = json(&["dump", &name.0, "--format", "json", "--range", "10.."]);
-    assert_eq!(doc["region"], json!(name.0));
+    assert_eq!(doc["name"], json!(name.0));
+    assert_eq!(doc["path"], json!(null));
     assert_eq!(doc["type"], json!("u32"));
     assert_eq!(doc["len"], json!(12));
     assert_eq!(doc["start"], json!(10));

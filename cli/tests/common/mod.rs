@@ -45,13 +45,13 @@ pub fn json(args: &[&str]) -> serde_json::Value {
 }
 
 /// Runs `shmarray ARGS...`, asserts it failed with `code` and that its one stderr line
-/// names `region`; returns that line.
+/// names `region` (quoted, as the crate's errors name regions); returns that line.
 pub fn fails(args: &[&str], code: i32, region: &str) -> String {
     let out = run(args);
     assert_eq!(out.code, code, "shmarray {args:?}: {out:?}");
     assert_eq!(out.stdout, "", "shmarray {args:?} printed on failure");
     assert!(
-        out.stderr.starts_with(&format!("shmarray: {region}: ")),
+        out.stderr.starts_with("shmarray: ") && out.stderr.contains(&format!("{region:?}")),
         "shmarray {args:?}: the error does not name {region}: {}",
         out.stderr
     );
