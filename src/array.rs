@@ -96,22 +96,30 @@ impl<T: Element> SharedArray<T> {
     /// use).
     ///
     /// # Errors
-    /// [`CreateError::Io`] if the lock cannot be initialised.
+    /// [`CreateError::TooLarge`] if `len` cells need more than `isize::MAX` bytes,
+    /// [`CreateError::OutOfSpace`] if the allocator cannot give them (both checked before
+    /// anything is written: no panic, no abort), [`CreateError::Io`] if the lock cannot be
+    /// initialised.
     ///
     /// ```
+    /// use shmarray::{CreateError, SharedArray};
+    /// assert!(matches!(
+    ///     SharedArray::<u64>::new_heap(usize::MAX / 2),
+    ///     Err(CreateError::TooLarge { .. })
+    /// ));
     /// let arr = shmarray::SharedArray::<i32>::new_heap(3)?;
     /// assert_eq!(arr.to_vec(), [0, 0, 0]);
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn new_heap(len: usize) -> Result<SharedArray<T>, CreateError> {
-        Self::heap_from(core::iter::repeat_n(T::default(), len))
+        Self::heap_from(len, core::iter::repeat_n(T::default(), len))
     }
 
     /// An array holding a copy of `values` in this process's heap; see
     /// [`new_heap`](Self::new_heap).
     ///
     /// # Errors
-    /// [`CreateError::Io`] if the lock cannot be initialised.
+    /// As [`new_heap`](Self::new_heap).
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice_heap(&[1.5f32, 2.5])?;
@@ -119,17 +127,14 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn from_slice_heap(values: &[T]) -> Result<SharedArray<T>, CreateError> {
-        Self::heap_from(values.iter().copied())
+        Self::heap_from(values.len(), values.iter().copied())
     }
 
-    fn heap_from(values: impl Iterator<Item = T>) -> Result<SharedArray<T>, CreateError> {
-        HeapStorage::new(values)
-            .map(Self::from_heap)
-            .map_err(|source| CreateError::Io {
-                region: Origin::Heap,
-                op: "pthread_mutex_init",
-                source,
-            })
+    fn heap_from(
+        len: usize,
+        values: impl Iterator<Item = T>,
+    ) -> Result<SharedArray<T>, CreateError> {
+        HeapStorage::new(len, values).map(Self::from_heap)
     }
 
     /// The number of elements.
@@ -631,6 +636,12 @@ impl<T: Element> SharedArray<T> {
     /// # Errors
     /// [`CreateError::TooLarge`] if the size overflows, [`CreateError::OutOfSpace`] if the
     /// memory cannot be reserved, [`CreateError::Io`] for other OS failures.
+    ///
+    /// A memfd has no size limit of its own, so the size is first checked against the memory
+    /// and swap the system has available (`MemAvailable + SwapFree`): a region larger than
+    /// that is `OutOfSpace` at once, before anything is allocated, instead of being filled
+    /// until the out-of-memory killer ends the process. Named and file regions on a `tmpfs`
+    /// get the same check.
     ///
     /// ```
     /// let arr = shmarray::SharedArray::<u64>::new(1000)?;

@@ -49,8 +49,17 @@ pub(crate) fn shm_name(name: &str) -> Result<CString, InvalidName> {
 }
 
 /// Reserves `size` bytes of backing store for `file` so that a full filesystem is an error
-/// now, not a `SIGBUS` on first touch later.
+/// now, not a `SIGBUS` on first touch later. A memory-backed file (memfd, `/dev/shm`, tmpfs)
+/// larger than the memory the system can give is refused before anything is allocated
+/// (`memory.rs`): filling it would end in the out-of-memory killer, not in an error.
 fn reserve(file: &File, size: usize, origin: &Origin) -> Result<(), CreateError> {
+    if let Some(source) = crate::memory::refuse_if_unavailable(file, size) {
+        return Err(CreateError::OutOfSpace {
+            region: origin.clone(),
+            bytes: size,
+            source,
+        });
+    }
     file.set_len(size as u64)
         .map_err(|e| CreateError::from_io(origin, "ftruncate", size, e))?;
     if size == 0 {

@@ -7,7 +7,9 @@
 
 use crate::control::Control;
 use crate::element::Element;
+use crate::error::CreateError;
 use crate::layout::STRIPE_ALIGN;
+use crate::origin::Origin;
 use core::ptr::NonNull;
 
 /// Cells and a control block allocated with `Box`, freed on drop.
@@ -21,11 +23,41 @@ pub(crate) struct HeapStorage<T: Element> {
 }
 
 impl<T: Element> HeapStorage<T> {
-    pub(crate) fn new(values: impl Iterator<Item = T>) -> std::io::Result<HeapStorage<T>> {
-        let cells: Box<[T::Atomic]> = values.map(T::new_cell).collect();
+    /// Storage for the `len` cells `values` yields. An impossible `len` (more bytes than
+    /// `isize::MAX`) is [`CreateError::TooLarge`] and an allocation the allocator refuses is
+    /// [`CreateError::OutOfSpace`], both before any cell is written; neither panics nor aborts.
+    pub(crate) fn new(
+        len: usize,
+        values: impl Iterator<Item = T>,
+    ) -> Result<HeapStorage<T>, CreateError> {
+        let elem_size = core::mem::size_of::<T::Atomic>();
+        let too_large = || CreateError::TooLarge {
+            region: Origin::Heap,
+            len,
+            elem_size,
+        };
+        let bytes = len.checked_mul(elem_size).ok_or_else(too_large)?;
+        if bytes > isize::MAX as usize {
+            return Err(too_large());
+        }
+        let mut cells = Vec::<T::Atomic>::new();
+        cells
+            .try_reserve_exact(len)
+            .map_err(|e| CreateError::OutOfSpace {
+                region: Origin::Heap,
+                bytes,
+                source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, e),
+            })?;
+        cells.extend(values.take(len).map(T::new_cell));
+        debug_assert_eq!(cells.len(), len);
+        let cells: Box<[T::Atomic]> = cells.into_boxed_slice();
         let mut control = Box::<Control>::new_uninit();
         // SAFETY: the allocation is valid for a `Control`, aligned, and not shared yet.
-        unsafe { Control::init_at(control.as_mut_ptr()) }?;
+        unsafe { Control::init_at(control.as_mut_ptr()) }.map_err(|source| CreateError::Io {
+            region: Origin::Heap,
+            op: "pthread_mutex_init",
+            source,
+        })?;
         // SAFETY: `init_at` succeeded, so every field is initialised.
         let control = unsafe { control.assume_init() };
         Ok(HeapStorage {

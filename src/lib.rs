@@ -92,6 +92,7 @@
 //! | `layout.rs` | [`Layout`]: the dense and striped payloads and their sizes |
 //! | `region.rs` | mapping a region (`memmap2::MmapRaw`) |
 //! | `backing.rs` | memfd, POSIX shared memory and files |
+//! | `memory.rs` | how much memory the system can give: huge memory-backed regions are refused |
 //! | `storage.rs` | where an array's memory lives: the heap or a mapped region |
 //! | `heap.rs` | heap storage, for loom, miri, property tests and single-process use |
 //! | `stale.rs` | [`remove_stale`], [`remove_stale_file`]: removing regions nobody uses |
@@ -143,6 +144,8 @@ mod backing;
 mod header;
 #[cfg(not(loom))]
 mod inspect;
+#[cfg(not(loom))]
+mod memory;
 #[cfg(not(loom))]
 mod options;
 #[cfg(not(loom))]

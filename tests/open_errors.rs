@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{TempName, TempPath};
+use common::{reexec, role, TempName, TempPath};
 use shmarray::{CreateError, Layout, OpenError, SharedArray, StripedArray, TypeCode};
 use std::fmt::Display;
 use std::io::Write;
@@ -695,19 +695,77 @@ fn sizes_that_overflow_are_too_large_and_leave_nothing_behind() {
     }
 }
 
-/// Heap arrays should refuse impossible lengths as mapped ones do. They do not yet: the
-/// cells are collected into a `Box<[_]>` unchecked, which panics with "capacity overflow"
-/// (and, for a length that fits `isize` but not memory, aborts the process). Reported for
-/// `src/array.rs` (`new_heap`/`heap_from`) and `src/heap.rs`.
+/// Heap arrays refuse impossible lengths as mapped ones do: an error, not a "capacity
+/// overflow" panic or an allocation abort.
 #[test]
-#[ignore = "bug in src: new_heap panics instead of returning CreateError::TooLarge"]
 fn heap_sizes_that_overflow_are_too_large() {
-    for len in [usize::MAX, isize::MAX as usize / 8 + 1] {
-        assert!(matches!(
-            SharedArray::<u64>::new_heap(len),
-            Err(CreateError::TooLarge { .. })
-        ));
+    for len in [usize::MAX, usize::MAX / 2, isize::MAX as usize / 8 + 1] {
+        let err = SharedArray::<u64>::new_heap(len).expect_err("an impossible length");
+        assert!(
+            matches!(err, CreateError::TooLarge { len: l, elem_size: 8 } if l == len),
+            "len {len}: {err:?}"
+        );
     }
+    for len in [usize::MAX, usize::MAX / 2] {
+        let err = SharedArray::<u16>::new_heap(len).expect_err("an impossible length");
+        assert!(matches!(err, CreateError::TooLarge { .. }), "{err:?}");
+    }
+}
+
+/// A region larger than the memory the system can give is refused before anything is
+/// allocated. A memfd has no size limit of its own: without the check, `new` fills it
+/// until the out-of-memory killer ends the process. The attempt runs in a re-executed child
+/// so that, were the check ever lost, only the child is at risk: the parent kills it as
+/// soon as the system's available memory falls by 2 GiB while it runs (a guard for the
+/// machine, not a timing assertion), and the test fails.
+#[test]
+fn regions_larger_than_memory_are_out_of_space_not_an_oom_kill() {
+    const TEST: &str = "regions_larger_than_memory_are_out_of_space_not_an_oom_kill";
+    // 8 TiB of u64 cells: more than any machine that runs these tests has.
+    const HUGE: usize = 1 << 40;
+    if let Some((_, arg)) = role() {
+        let err = match arg.as_str() {
+            "memfd" => SharedArray::<u64>::new(HUGE).map(drop),
+            "named" => {
+                let name = TempName::new("memory");
+                SharedArray::<u64>::create(&name.0, HUGE).map(drop)
+            }
+            other => panic!("unknown case {other}"),
+        }
+        .expect_err("an 8 TiB region was created");
+        assert!(
+            matches!(err, CreateError::OutOfSpace { bytes, .. } if bytes >= HUGE * 8),
+            "{err:?}"
+        );
+        return;
+    }
+    for case in ["memfd", "named"] {
+        let mut child = reexec(TEST, "huge", case);
+        let start = mem_available();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if mem_available() + (2 << 30) < start {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{case}: the child was filling memory for an 8 TiB region: killed");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(status.success(), "{case}: child failed: {status}");
+    }
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+fn mem_available() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))
+        .unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
 }
 
 /// A creator sizes its file just after creating it: an opener that finds it still empty
