@@ -23,8 +23,9 @@ use std::path::Path;
 #[cfg(not(loom))]
 use std::time::Duration;
 
-/// How long opening waits, in all, for a region's file to be sized and its creator to
-/// finish initialising it: **1 second**. [`SharedArray::open`] and
+/// How long opening waits, in all, for a region's "in use" lock (held exclusively for a
+/// moment by a remover or by an opener reclaiming a stale lock), for its file to be sized and
+/// for its creator to finish initialising it: **1 second**. [`SharedArray::open`] and
 /// [`SharedArray::open_file`] use it; [`ArrayOptions::open_timeout`](crate::ArrayOptions::open_timeout) sets another.
 ///
 /// ```

@@ -7,8 +7,10 @@
 //! long as it lives (the descriptor is kept by `Region`). The kernel drops the lock when the
 //! process dies, however it dies. So a process that gets the lock *exclusively* (without
 //! waiting) knows no live process has the region open: that is how
-//! [`SharedArray::remove_stale`](crate::SharedArray) tells a stale segment from a live one,
-//! with no process IDs involved.
+//! [`remove_stale`](crate::remove_stale) tells a stale segment from a live one, with no
+//! process IDs involved, and how an opener knows it may reclaim a stale lock (`region.rs`).
+//! Nobody ever waits for this lock in a blocking call: openers retry without blocking
+//! until their timeout, so a process that holds it exclusively cannot hang them.
 
 use crate::error::{CreateError, InvalidName, OpenError};
 use crate::origin::Origin;
@@ -20,6 +22,7 @@ use std::os::fd::AsRawFd;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Longest name `shm_open` accepts on Linux (`NAME_MAX`), not counting the leading slash.
 const NAME_MAX: usize = 255;
@@ -99,10 +102,61 @@ fn prepare_created(
     flock(file, libc::LOCK_SH).map_err(|e| CreateError::from_io(origin, "flock", size, e))
 }
 
-/// Takes the shared "in use" lock on an opened region file, waiting out a remover that
-/// holds it exclusively; then checks that the file was not removed meanwhile.
-fn mark_in_use_opened(file: &File, origin: &Origin) -> Result<(), OpenError> {
-    flock(file, libc::LOCK_SH).map_err(|e| OpenError::from_io(origin, "flock", e))?;
+/// How an opener holds a region's "in use" `flock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InUse {
+    /// Shared, as every user holds it for as long as it has the region open.
+    Shared,
+    /// Exclusive: nobody else has the region open (`region.rs` may reclaim its lock, then
+    /// calls [`share`]).
+    Sole,
+}
+
+/// Takes the "in use" lock on an opened region file: exclusively if nobody else has it
+/// open, else shared, never blocking past `deadline` (a remover or a reclaiming opener holds
+/// it exclusively for a moment; a process that holds it so for longer is waited out only
+/// until the deadline). Then checks that the file was not removed meanwhile.
+pub(crate) fn mark_in_use_opened(
+    file: &File,
+    deadline: Instant,
+    origin: &Origin,
+) -> Result<InUse, OpenError> {
+    if try_flock(file, libc::LOCK_EX, origin)? {
+        check_not_removed(file, origin)?;
+        return Ok(InUse::Sole);
+    }
+    share(file, deadline, origin)?;
+    Ok(InUse::Shared)
+}
+
+/// Takes (or turns an exclusive lock into) the shared "in use" lock, retrying without
+/// blocking until `deadline`, then checks that the file was not removed meanwhile.
+pub(crate) fn share(file: &File, deadline: Instant, origin: &Origin) -> Result<(), OpenError> {
+    let start = Instant::now();
+    while !try_flock(file, libc::LOCK_SH, origin)? {
+        if Instant::now() >= deadline {
+            return Err(OpenError::Busy {
+                region: origin.clone(),
+                waited: start.elapsed(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check_not_removed(file, origin)
+}
+
+/// `flock(file, op | LOCK_NB)`: `Ok(false)` if another holder is in the way.
+fn try_flock(file: &File, op: libc::c_int, origin: &Origin) -> Result<bool, OpenError> {
+    match flock(file, op | libc::LOCK_NB) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(OpenError::from_io(origin, "flock", e)),
+    }
+}
+
+/// A remover takes the lock exclusively, then unlinks: an opener that gets its lock after
+/// that finds a file with no name left.
+fn check_not_removed(file: &File, origin: &Origin) -> Result<(), OpenError> {
     let meta = file
         .metadata()
         .map_err(|e| OpenError::from_io(origin, "fstat", e))?;
@@ -192,16 +246,10 @@ pub(crate) fn create_shm(name: &str, size: usize, mode: u32) -> Result<File, Cre
     Ok(file)
 }
 
-/// Opens the named shared memory object `name` for reading and writing, marked in use.
+/// Opens the named shared memory object `name` for reading and writing, not yet marked in
+/// use: `Region::attach` takes the lock with [`mark_in_use_opened`] (`stale.rs` never does:
+/// it must not count itself as a user).
 pub(crate) fn open_shm(name: &str) -> Result<File, OpenError> {
-    let file = open_shm_unmarked(name)?;
-    mark_in_use_opened(&file, &Origin::Named(name.to_owned()))?;
-    Ok(file)
-}
-
-/// Opens the named shared memory object `name` without marking it in use (for
-/// `stale.rs`, which must not count itself as a user).
-pub(crate) fn open_shm_unmarked(name: &str) -> Result<File, OpenError> {
     open_shm_with(name, nix::fcntl::OFlag::O_RDWR)
 }
 
@@ -259,16 +307,9 @@ pub(crate) fn create_file(path: &Path, size: usize, mode: u32) -> Result<File, C
     Ok(file)
 }
 
-/// Opens the regular file `path` for reading and writing, refusing a symbolic link, marked
-/// in use.
+/// Opens the regular file `path` for reading and writing, refusing a symbolic link, not yet
+/// marked in use (see [`open_shm`]).
 pub(crate) fn open_file(path: &Path) -> Result<File, OpenError> {
-    let file = open_file_unmarked(path)?;
-    mark_in_use_opened(&file, &Origin::File(path.to_owned()))?;
-    Ok(file)
-}
-
-/// Opens the regular file `path` without marking it in use (for `stale.rs`).
-pub(crate) fn open_file_unmarked(path: &Path) -> Result<File, OpenError> {
     open_file_with(path, true)
 }
 

@@ -203,6 +203,28 @@ impl Control {
         unsafe { self.lock.mutex.unlock() };
     }
 
+    /// Makes the lock of a region that nobody else has open usable again: the raw mutex is
+    /// initialised afresh (its lock word may name a thread that no longer exists: the region
+    /// was copied while locked, or outlived a reboot), and if a locked write was open (the
+    /// counter is odd) a death is recorded, so that the next locker repairs the data before
+    /// anyone trusts it. The counter is left as it is: snapshots keep refusing a half-done
+    /// write until the repair.
+    ///
+    /// # Safety
+    /// No other thread or process uses this control block while this runs: the caller holds
+    /// the region's `flock` exclusively, and no array of this process maps it.
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn reclaim(&self) -> io::Result<()> {
+        // SAFETY: the caller is the region's only user (this function's contract).
+        unsafe { self.lock.mutex.reinit() }?;
+        if self.seq.peek() & 1 == 1 {
+            // Relaxed: published to later users by the release of our exclusive `flock`
+            // (the kernel orders it) and, within this process, by the mutex.
+            self.lock.owner_died.store(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     /// The seqlock counter, for snapshot readers.
     #[inline]
     pub(crate) fn seq(&self) -> &SeqCount {

@@ -311,6 +311,16 @@ pub enum OpenError {
         /// How long `open` waited.
         waited: Duration,
     },
+    /// Another process held the region's "in use" `flock` exclusively for the whole open
+    /// timeout. Removers ([`remove_stale`](crate::remove_stale)) and an opener reclaiming a
+    /// stale lock hold it so only for a moment; a process that keeps it is not following
+    /// this crate's protocol.
+    Busy {
+        /// The region.
+        region: Origin,
+        /// How long `open` waited.
+        waited: Duration,
+    },
     /// [`open_or_create`](crate::ArrayOptions::open_or_create) found no region and could not
     /// create one. `Display` and `source` are those of the [`CreateError`].
     Create(CreateError),
@@ -403,6 +413,10 @@ impl fmt::Display for OpenError {
                 f,
                 "{region} still initialising after {waited:?} (its creator may have died)"
             ),
+            OpenError::Busy { region, waited } => write!(
+                f,
+                "{region} held exclusively by another process for {waited:?}"
+            ),
             OpenError::Create(e) => e.fmt(f),
             OpenError::Io { region, op, .. } => write!(f, "opening {region}: {op} failed"),
         }
@@ -442,6 +456,7 @@ impl OpenError {
             | OpenError::BadLayout { region, .. }
             | OpenError::BadState { region, .. }
             | OpenError::NotReady { region, .. }
+            | OpenError::Busy { region, .. }
             | OpenError::Io { region, .. } => Some(region),
             OpenError::Create(e) => e.region(),
             OpenError::InvalidName(_) => None,

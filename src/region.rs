@@ -13,14 +13,14 @@
 //! is when it is opened; nothing in user space can defend against a later truncation short of
 //! handling `SIGBUS`, which a library must not do on its users' behalf.
 
-use crate::backing;
+use crate::backing::{self, InUse};
 use crate::error::{CreateError, OpenError};
 use crate::header::{Header, Shape, HEADER_SIZE};
 use crate::origin::Origin;
 use memmap2::{MmapOptions, MmapRaw};
 use std::fs::File;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A live `MAP_SHARED` mapping of a region.
 pub(crate) struct Region {
@@ -124,31 +124,56 @@ impl Region {
     }
 
     /// Maps an existing region file and checks its header against `expected` (whose `len`,
-    /// `stripes` and `flags` are ignored), waiting at most `timeout` for its creator to
-    /// finish. Returns the region and the shape its header describes.
+    /// `stripes` and `flags` are ignored), waiting at most `timeout` in all for its "in use"
+    /// lock and for its creator to finish. Returns the region and the shape its header
+    /// describes.
+    ///
+    /// # A stale lock is reclaimed
+    /// If nobody else has the region open (its `flock` can be had exclusively) and it is
+    /// ready, its lock is re-initialised before anyone uses it ([`Control::reclaim`]): a lock
+    /// word left by a thread that no longer exists, in a file copied while locked or one
+    /// that outlived a reboot, would otherwise make every `lock` wait forever. A write that
+    /// was open is recorded as a death. A region that is not ready yet is never touched: its
+    /// creator may be about to take its shared lock.
+    ///
+    /// [`Control::reclaim`]: crate::control::Control::reclaim
     fn attach(
         file: File,
         expected: Shape,
         timeout: Duration,
         origin: Origin,
     ) -> Result<(Region, Shape), OpenError> {
-        let start = std::time::Instant::now();
-        let size = wait_for_header(&file, timeout, &origin)?;
-        let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
-            region: origin.clone(),
-            reason: "file larger than the address space",
-        })?;
-        let map = MmapOptions::new()
-            .len(map_len)
-            .map_raw(&file)
-            .map_err(|e| OpenError::from_io(&origin, "mmap", e))?;
-        // SAFETY: the mapping holds at least HEADER_SIZE bytes (checked above), is page
-        // aligned, and every bit pattern is a valid `Header` for the purpose it is put to
-        // here: `validate` only makes atomic loads of the fixed fields.
+        let start = Instant::now();
+        // No deadline that far away: wait as long as it takes (a year is "forever" here).
+        let deadline = start
+            .checked_add(timeout)
+            .unwrap_or_else(|| start + Duration::from_secs(365 * 86_400));
+        if backing::mark_in_use_opened(&file, deadline, &origin)? == InUse::Sole {
+            let reclaimed = Self::reclaim_if_ready(&file, expected, &origin);
+            // Shared again before any error is reported or the region is handed out: from
+            // here on this opener is one user among others.
+            backing::share(&file, deadline, &origin)?;
+            reclaimed?;
+        }
+        let size = wait_for_header(&file, deadline, &origin)?;
+        let map = Self::map(&file, size, &origin)?;
+        // SAFETY: the mapping holds at least HEADER_SIZE bytes (checked by
+        // `wait_for_header`), is page aligned, and every bit pattern is a valid `Header` for
+        // the purpose it is put to here: `validate` only makes atomic loads of the fixed
+        // fields.
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
-        // One budget for both waits: what the size wait used is not granted again.
-        let left = timeout.saturating_sub(start.elapsed());
-        let (shape, data_offset) = header.validate(expected, size, left, &origin)?;
+        // One budget for every wait: what the lock and size waits used is not granted again.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (shape, data_offset) = header
+            .validate(expected, size, left, &origin)
+            .map_err(|e| match e {
+                // Report the whole wait, not only its last part.
+                OpenError::NotReady { region, .. } => OpenError::NotReady {
+                    region,
+                    waited: start.elapsed(),
+                },
+                other => other,
+            })?;
         Ok((
             Region {
                 map,
@@ -161,6 +186,46 @@ impl Region {
             },
             shape,
         ))
+    }
+
+    /// As the region's only user (its `flock` held exclusively): maps and validates it
+    /// without waiting and, if it is ready, reclaims its lock. A region that is not ready
+    /// (too short or still initialising) is left alone, to be waited for as one user among
+    /// others.
+    fn reclaim_if_ready(file: &File, expected: Shape, origin: &Origin) -> Result<(), OpenError> {
+        let size = file
+            .metadata()
+            .map_err(|e| OpenError::from_io(origin, "fstat", e))?
+            .len();
+        if size < HEADER_SIZE as u64 {
+            return Ok(());
+        }
+        let map = Self::map(file, size, origin)?;
+        // SAFETY: as in `attach`: at least HEADER_SIZE bytes, page aligned, atomic loads only
+        // until the reclaim below, which has its own SAFETY argument.
+        let header = unsafe { &*map.as_ptr().cast::<Header>() };
+        match header.validate(expected, size, Duration::ZERO, origin) {
+            Ok(_) => {}
+            Err(OpenError::NotReady { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        // SAFETY: this process holds the region's `flock` exclusively, so no other process
+        // has it open, and no array of this process maps it (each would hold its own shared
+        // `flock` on its own open file description): nobody uses the control block.
+        unsafe { header.control().reclaim() }
+            .map_err(|e| OpenError::from_io(origin, "pthread_mutex_init", e))
+    }
+
+    /// Maps `size` bytes of `file`.
+    fn map(file: &File, size: u64, origin: &Origin) -> Result<MmapRaw, OpenError> {
+        let map_len = usize::try_from(size).map_err(|_| OpenError::BadLayout {
+            region: origin.clone(),
+            reason: "file larger than the address space",
+        })?;
+        MmapOptions::new()
+            .len(map_len)
+            .map_raw(file)
+            .map_err(|e| OpenError::from_io(origin, "mmap", e))
     }
 
     /// Where the region lives.
@@ -231,8 +296,7 @@ impl HeaderView {
 /// `timeout`) like an unpublished header, and only then reported as too short. A file that
 /// is neither empty nor long enough for a header was not made by a creator: it is refused at
 /// once.
-fn wait_for_header(file: &File, timeout: Duration, origin: &Origin) -> Result<u64, OpenError> {
-    let start = std::time::Instant::now();
+fn wait_for_header(file: &File, deadline: Instant, origin: &Origin) -> Result<u64, OpenError> {
     loop {
         let size = file
             .metadata()
@@ -241,7 +305,7 @@ fn wait_for_header(file: &File, timeout: Duration, origin: &Origin) -> Result<u6
         if size >= HEADER_SIZE as u64 {
             return Ok(size);
         }
-        if size > 0 || start.elapsed() >= timeout {
+        if size > 0 || Instant::now() >= deadline {
             return Err(OpenError::TooShort {
                 region: origin.clone(),
                 size,

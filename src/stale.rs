@@ -6,8 +6,9 @@
 //! has the region open: then, and only then, it may be removed. No process IDs are involved.
 //!
 //! What is never removed, and why, is in the documentation of [`remove_stale`]. While the
-//! exclusive lock is held no opener can start using the region: openers wait for their
-//! shared lock, then see that the file has no name any more and report
+//! exclusive lock is held no opener can start using the region: openers retry for their
+//! shared lock (within their open timeout), then see that the file has no name any more and
+//! report
 //! [`OpenError::NotFound`]. Just before removing, the name is checked to still lead to the
 //! file that was locked (it may have been removed and created anew meanwhile).
 
@@ -64,7 +65,7 @@ pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
     let path = backing::shm_path(name)?;
     let origin = &Origin::Named(name.to_owned());
     refuse_special_file(&path, origin)?;
-    let file = backing::open_shm_unmarked(name)?;
+    let file = backing::open_shm(name)?;
     remove_if_stale(&file, &path, origin, || backing::unlink_shm(name))
 }
 
@@ -102,7 +103,7 @@ pub fn remove_stale_file(path: impl AsRef<Path>) -> Result<bool, OpenError> {
     let path = path.as_ref();
     let origin = &Origin::File(path.to_owned());
     refuse_special_file(path, origin)?;
-    let file = backing::open_file_unmarked(path)?;
+    let file = backing::open_file(path)?;
     remove_if_stale(&file, path, origin, || {
         std::fs::remove_file(path).map_err(|e| OpenError::from_io(origin, "unlink", e))
     })

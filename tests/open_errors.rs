@@ -702,7 +702,7 @@ fn heap_sizes_that_overflow_are_too_large() {
     for len in [usize::MAX, usize::MAX / 2, isize::MAX as usize / 8 + 1] {
         let err = SharedArray::<u64>::new_heap(len).expect_err("an impossible length");
         assert!(
-            matches!(err, CreateError::TooLarge { len: l, elem_size: 8 } if l == len),
+            matches!(err, CreateError::TooLarge { len: l, elem_size: 8, .. } if l == len),
             "len {len}: {err:?}"
         );
     }

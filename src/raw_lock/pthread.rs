@@ -193,6 +193,20 @@ impl RawMutex {
         debug_assert_eq!(code, 0, "pthread_mutex_unlock failed");
     }
 
+    /// Initialises the mutex again, in place, whatever state its lock word is in: for a
+    /// region whose lock word names a thread that no longer exists (a file copied while
+    /// locked, or one that outlived a reboot), which no kernel will ever release.
+    ///
+    /// # Safety
+    /// No other thread or process uses the mutex while this runs or holds it: the caller
+    /// is the region's only user (it holds the region's `flock` exclusively).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) unsafe fn reinit(&self) -> io::Result<()> {
+        // SAFETY: `raw()` is the `UnsafeCell`'s pointer, valid for writes of a mutex and
+        // aligned; nobody else uses the mutex (this function's contract).
+        unsafe { Self::init_at(self.raw().cast::<RawMutex>()) }
+    }
+
     /// Destroys a mutex no process can use any more (heap storage only).
     ///
     /// # Safety
