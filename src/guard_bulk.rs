@@ -12,11 +12,12 @@
 //! # What a Relaxed load + store means beside lock-free writers
 //! The lock excludes every other lock user, so for them a bulk update is exactly as atomic
 //! as a loop of read-modify-writes, and all-or-nothing to snapshots. It does **not** exclude
-//! lock-free writers ([`SharedArray::fetch_add`] and friends, from any process). Between the
-//! load and the store of one element, such a writer can change that element; the store then
-//! overwrites its change, which is lost. For example, an `update_each(|v| v + 1)` racing with
-//! a lock-free `fetch_add(i, 5)` can leave element `i` one higher than before instead of six.
-//! (No memory unsafety and no torn value: each load and store is still atomic.)
+//! lock-free writers ([`SharedArray::fetch_add`](crate::SharedArray::fetch_add) and friends,
+//! from any process). Between the load and the store of one element, such a writer can change
+//! that element; the store then overwrites its change, which is lost. For example, an
+//! `update_each(|v| v + 1)` racing with a lock-free `fetch_add(i, 5)` can leave element `i`
+//! one higher than before instead of six. (No memory unsafety and no torn value: each load
+//! and store is still atomic.)
 //!
 //! So: use `update_each`/`update_range` when every writer of the array takes the lock (or
 //! when losing such a race is acceptable), and [`ArrayGuard::add`] (an atomic RMW) in code
@@ -63,16 +64,17 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// Each element is a Relaxed load and a Relaxed store, not a read-modify-write: other
     /// lock users and snapshot readers see the whole update at once (when the guard drops),
-    /// but a **lock-free** write to an element between its load and its store is lost. Use
-    /// it when every writer takes the lock; see the module docs of `guard_bulk.rs` for the
-    /// details, and [`add`](Self::add) for code that mixes both kinds of writer.
+    /// but a **lock-free** write ([`SharedArray::fetch_add`](crate::SharedArray::fetch_add)
+    /// and friends) that lands on an element between its load and its store is lost, because
+    /// the store overwrites it. Use it when every writer takes the lock; where locked and
+    /// lock-free writers mix, use [`add`](Self::add) and the other atomic read-modify-writes.
     ///
     /// `f` runs with the lock held: keep it short, and do not lock the array inside it (that
     /// is [`LockError::Deadlock`](crate::LockError::Deadlock)).
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[1u64, 2, 3])?;
-    /// arr.lock().unwrap().update_each(|v| v * 10);
+    /// arr.lock()?.update_each(|v| v * 10);
     /// assert_eq!(arr.snapshot()?, [10, 20, 30]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -88,7 +90,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[1i32, 2, 3, 4])?;
-    /// arr.lock().unwrap().update_range(1..3, |v| -v);
+    /// arr.lock()?.update_range(1..3, |v| -v);
     /// assert_eq!(arr.snapshot()?, [1, -2, -3, 4]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -104,7 +106,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::<f64>::new(3)?;
-    /// arr.lock().unwrap().fill(0.5);
+    /// arr.lock()?.fill(0.5);
     /// assert_eq!(arr.snapshot()?, [0.5, 0.5, 0.5]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -128,7 +130,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[7u8, 8, 9])?;
     /// let mut out = [0; 3];
-    /// arr.lock().unwrap().copy_to_slice(&mut out);
+    /// arr.lock()?.copy_to_slice(&mut out);
     /// assert_eq!(out, [7, 8, 9]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

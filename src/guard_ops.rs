@@ -20,7 +20,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[5u32])?;
-    /// assert_eq!(arr.lock().unwrap().sub(0, 2), 5);
+    /// assert_eq!(arr.lock()?.sub(0, 2), 5);
     /// assert_eq!(arr.get(0), Some(3));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -39,7 +39,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[1i64, 2])?;
-    /// assert_eq!(arr.lock().unwrap().swap(1, 9), 2);
+    /// assert_eq!(arr.lock()?.swap(1, 9), 2);
     /// assert_eq!(arr.snapshot()?, [1, 9]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -59,7 +59,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[3u8])?;
-    /// let guard = arr.lock().unwrap();
+    /// let guard = arr.lock()?;
     /// assert_eq!(guard.fetch_max(0, 7), 3);
     /// assert_eq!(guard.fetch_max(0, 5), 7);
     /// assert_eq!(guard.get(0), 7);
@@ -81,7 +81,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[1.5f32])?;
-    /// assert_eq!(arr.lock().unwrap().fetch_min(0, -2.0), 1.5);
+    /// assert_eq!(arr.lock()?.fetch_min(0, -2.0), 1.5);
     /// assert_eq!(arr.get(0), Some(-2.0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -104,7 +104,7 @@ impl<T: Element> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[4u16])?;
-    /// let guard = arr.lock().unwrap();
+    /// let guard = arr.lock()?;
     /// assert_eq!(guard.compare_exchange(0, 4, 5), Ok(4));
     /// assert_eq!(guard.compare_exchange(0, 4, 6), Err(5));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -128,7 +128,7 @@ impl<T: Integer> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[0b1100u8])?;
-    /// assert_eq!(arr.lock().unwrap().fetch_and(0, 0b0110), 0b1100);
+    /// assert_eq!(arr.lock()?.fetch_and(0, 0b0110), 0b1100);
     /// assert_eq!(arr.get(0), Some(0b0100));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -146,7 +146,7 @@ impl<T: Integer> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[0b1100u8])?;
-    /// assert_eq!(arr.lock().unwrap().fetch_or(0, 0b0110), 0b1100);
+    /// assert_eq!(arr.lock()?.fetch_or(0, 0b0110), 0b1100);
     /// assert_eq!(arr.get(0), Some(0b1110));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -164,7 +164,7 @@ impl<T: Integer> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[0b1100u8])?;
-    /// assert_eq!(arr.lock().unwrap().fetch_xor(0, 0b0110), 0b1100);
+    /// assert_eq!(arr.lock()?.fetch_xor(0, 0b0110), 0b1100);
     /// assert_eq!(arr.get(0), Some(0b1010));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -182,7 +182,7 @@ impl<T: Integer> ArrayGuard<'_, T> {
     ///
     /// ```
     /// let arr = shmarray::SharedArray::from_slice(&[0b1100u8])?;
-    /// assert_eq!(arr.lock().unwrap().fetch_nand(0, 0b0110), 0b1100);
+    /// assert_eq!(arr.lock()?.fetch_nand(0, 0b0110), 0b1100);
     /// assert_eq!(arr.get(0), Some(!0b0100));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
