@@ -168,6 +168,25 @@ fn what_is_not_a_region_is_refused_and_left_alone() {
 }
 
 #[test]
+fn a_striped_region_shows_its_layout_and_stripes() {
+    let name = TempName::new("inspect-striped");
+    let arr = shmarray::StripedArray::<i32>::options()
+        .stripes(8)
+        .create(&name.0, 5)
+        .unwrap();
+    let info = inspect(&name.0).unwrap();
+    assert_eq!(info.layout, Layout::Striped);
+    assert_eq!(info.stripes, 8);
+    assert_eq!((info.type_code, info.len), (TypeCode::I32, 5));
+    assert_eq!(info.bytes, std::fs::metadata(&info.path).unwrap().len());
+    assert!(info.bytes >= 8 * 5 * 4);
+    assert!(info.in_use);
+    assert_eq!(info.lock, LockState::Free);
+    drop(arr);
+    assert!(!inspect(&name.0).unwrap().in_use);
+}
+
+#[test]
 fn a_region_of_every_element_type_is_described() {
     fn check<T: shmarray::Element>(len: usize) {
         let path = TempPath::new("inspect-types");

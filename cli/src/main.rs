@@ -60,7 +60,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a consistent snapshot of a region's values.
+    /// Print a consistent snapshot of a region's values (for a striped array, the sums of
+    /// its stripes).
     Dump {
         #[command(flatten)]
         target: Target,
@@ -90,7 +91,7 @@ enum Command {
         /// The element's index.
         index: usize,
     },
-    /// Store VALUE into element INDEX.
+    /// Store VALUE into element INDEX (dense arrays only).
     Set {
         /// The region's name in /dev/shm.
         name: String,
@@ -110,7 +111,8 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         delta: String,
     },
-    /// Create a named region of zeros. It stays in /dev/shm until removed (`rm`).
+    /// Create a named region of zeros, dense or striped. It stays in /dev/shm until removed
+    /// (`rm`).
     Create {
         /// The new region's name.
         name: String,
@@ -124,6 +126,13 @@ enum Command {
         /// Permission bits, in octal.
         #[arg(long, default_value = "600", value_parser = values::parse_mode)]
         mode: u32,
+        /// A striped array (counters for many writers: one stripe per CPU, summed on read).
+        #[arg(long)]
+        striped: bool,
+        /// Stripes of a striped array: a power of two up to 1024 (default: one per CPU this
+        /// process may run on, at most 64).
+        #[arg(long, requires = "striped", value_name = "S")]
+        stripes: Option<usize>,
     },
     /// Remove a region nobody has open. A region in use is refused unless --force.
     Rm {
@@ -210,7 +219,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             type_code,
             len,
             mode,
-        } => values::create(&name, type_code, len, mode),
+            striped,
+            stripes,
+        } => values::create(&name, type_code, len, mode, striped.then_some(stripes)),
         Command::Rm { name, force } => remove::rm(&name, force),
         Command::Gc { dry_run, prefix } => remove::gc(dry_run, &prefix),
     }

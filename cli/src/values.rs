@@ -4,8 +4,7 @@ use crate::elements::{type_name, with_element, Value};
 use crate::region;
 use crate::Failure;
 use serde_json::json;
-use shmarray::{Layout, Origin, SharedArray, TypeCode};
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use shmarray::{Layout, Origin, SharedArray, StripedArray, TypeCode};
 
 /// `dump --format`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,36 +68,32 @@ pub fn parse_mode(s: &str) -> Result<u32, String> {
     }
 }
 
-/// Refuses a layout this build of the tool cannot read values from.
-fn dense_only(origin: &Origin, layout: Layout) -> Result<(), Failure> {
-    match layout {
-        Layout::Dense => Ok(()),
-        other => Err(Failure::about(
-            origin,
-            format!("reading values of a {other} array is not supported by this tool yet"),
-        )),
-    }
-}
-
 /// `dump`.
 pub fn dump(origin: &Origin, format: Format, range: Option<Range>) -> Result<(), Failure> {
     let info = region::inspect(origin)?;
-    dense_only(origin, info.layout)?;
     let range = range.unwrap_or(Range {
         start: None,
         end: None,
     });
     with_element!(info.type_code, origin, |T| dump_as::<T>(
-        origin, format, range
+        origin,
+        info.layout,
+        format,
+        range
     ))
 }
 
-fn dump_as<T: Value>(origin: &Origin, format: Format, range: Range) -> Result<(), Failure> {
-    let array = region::open::<T>(origin)?;
+fn dump_as<T: Value>(
+    origin: &Origin,
+    layout: Layout,
+    format: Format,
+    range: Range,
+) -> Result<(), Failure> {
+    let array = region::open_as::<T>(origin, layout)?;
     let range = range
         .within(array.len())
         .map_err(|e| Failure::about(origin, e))?;
-    let values = array.snapshot().map_err(|e| Failure::about(origin, e))?;
+    let values = array.values(origin)?;
     let values = &values[range.clone()];
     let mut out = String::new();
     match format {
@@ -120,6 +115,7 @@ fn dump_as<T: Value>(origin: &Origin, format: Format, range: Range) -> Result<()
                 "name": origin.name(),
                 "path": origin.path(),
                 "type": type_name(T::TYPE_CODE),
+                "layout": layout.to_string(),
                 "len": array.len(),
                 "start": range.start,
                 "values": values,
@@ -135,18 +131,17 @@ fn dump_as<T: Value>(origin: &Origin, format: Format, range: Range) -> Result<()
 fn at_index(
     name: &str,
     index: usize,
-    body: impl FnOnce(&Origin, TypeCode) -> Result<(), Failure>,
+    body: impl FnOnce(&Origin, TypeCode, Layout) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let origin = Origin::Named(name.to_owned());
     let info = region::inspect(&origin)?;
-    dense_only(&origin, info.layout)?;
     if index >= info.len {
         return Err(Failure::about(
             &origin,
             format!("index {index} is out of bounds: the length is {}", info.len),
         ));
     }
-    body(&origin, info.type_code)
+    body(&origin, info.type_code, info.layout)
 }
 
 /// Parses `text` as the region's element type.
@@ -164,11 +159,9 @@ fn parse<T: Value>(origin: &Origin, text: &str) -> Result<T, Failure> {
 
 /// `get`.
 pub fn get(name: &str, index: usize) -> Result<(), Failure> {
-    at_index(name, index, |origin, code| {
+    at_index(name, index, |origin, code, layout| {
         with_element!(code, origin, |T| {
-            let array = region::open::<T>(origin)?;
-            // Acquire: pairs with a Release store of a writer the reader may rely on.
-            println!("{}", array.load(index, Acquire));
+            println!("{}", region::open_as::<T>(origin, layout)?.get(index));
             Ok(())
         })
     })
@@ -176,41 +169,58 @@ pub fn get(name: &str, index: usize) -> Result<(), Failure> {
 
 /// `set`.
 pub fn set(name: &str, index: usize, value: &str) -> Result<(), Failure> {
-    at_index(name, index, |origin, code| {
+    at_index(name, index, |origin, code, layout| {
         with_element!(code, origin, |T| {
             let value: T = parse(origin, value)?;
-            // Release: what this process did before is visible to an Acquire reader of it.
-            region::open::<T>(origin)?.store(index, value, Release);
-            Ok(())
+            region::open_as::<T>(origin, layout)?.set(origin, index, value)
         })
     })
 }
 
 /// `add`.
 pub fn add(name: &str, index: usize, delta: &str) -> Result<(), Failure> {
-    at_index(name, index, |origin, code| {
+    at_index(name, index, |origin, code, layout| {
         with_element!(code, origin, |T| {
             let delta: T = parse(origin, delta)?;
-            let array = region::open::<T>(origin)?;
-            // AcqRel: an ordinary read-modify-write, as `set` and `get` order theirs.
-            array.fetch_add(index, delta, AcqRel);
+            let array = region::open_as::<T>(origin, layout)?;
+            array.add(index, delta);
             // The new value, read back: another process may have added in between, and the
             // sum of floats is not computed here twice.
-            println!("{}", array.load(index, Acquire));
+            println!("{}", array.get(index));
             Ok(())
         })
     })
 }
 
 /// `create`.
-pub fn create(name: &str, type_code: TypeCode, len: usize, mode: u32) -> Result<(), Failure> {
+///
+/// `striped`: `None` for a dense array, `Some(stripes)` for a striped one (`None` inside:
+/// the library's default count).
+pub fn create(
+    name: &str,
+    type_code: TypeCode,
+    len: usize,
+    mode: u32,
+    striped: Option<Option<usize>>,
+) -> Result<(), Failure> {
     let origin = Origin::Named(name.to_owned());
     with_element!(type_code, &origin, |T| {
-        SharedArray::<T>::options()
-            .mode(mode)
-            .create(name, len)
-            .map(drop)
-            .map_err(|e| Failure::error(&e))
+        let created = match striped {
+            None => SharedArray::<T>::options()
+                .mode(mode)
+                .create(name, len)
+                .map(drop),
+            Some(stripes) => {
+                let options = StripedArray::<T>::options().mode(mode);
+                match stripes {
+                    Some(n) => options.stripes(n),
+                    None => options,
+                }
+                .create(name, len)
+                .map(drop)
+            }
+        };
+        created.map_err(|e| Failure::error(&e))
     })
 }
 

@@ -22,17 +22,9 @@ pub fn parse_interval(s: &str) -> Result<f64, String> {
 /// `watch`.
 pub fn watch(origin: &Origin, interval: f64, count: Option<u64>) -> Result<(), Failure> {
     let info = region::inspect(origin)?;
-    if info.layout != shmarray::Layout::Dense {
-        return Err(Failure::about(
-            origin,
-            format!(
-                "watching a {} array is not supported by this tool yet",
-                info.layout
-            ),
-        ));
-    }
     with_element!(info.type_code, origin, |T| watch_as::<T>(
         origin,
+        info.layout,
         Duration::from_secs_f64(interval),
         count
     ))
@@ -40,17 +32,18 @@ pub fn watch(origin: &Origin, interval: f64, count: Option<u64>) -> Result<(), F
 
 fn watch_as<T: Value>(
     origin: &Origin,
+    layout: shmarray::Layout,
     interval: Duration,
     count: Option<u64>,
 ) -> Result<(), Failure> {
-    let array = region::open::<T>(origin)?;
+    let array = region::open_as::<T>(origin, layout)?;
     let terminal = std::io::stdout().is_terminal();
     let start = Instant::now();
     let mut previous: Option<(Instant, Vec<T>)> = None;
     let mut drawn_lines = 0;
     let mut refreshes = 0;
     loop {
-        let values = array.snapshot().map_err(|e| Failure::about(origin, e))?;
+        let values = array.values(origin)?;
         let now = Instant::now();
         let rates: Vec<Option<f64>> = match &previous {
             Some((then, old)) => {
