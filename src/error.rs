@@ -321,6 +321,14 @@ pub enum OpenError {
         /// How long `open` waited.
         waited: Duration,
     },
+    /// The region was never made ready and nobody else has it open: its creator died before
+    /// finishing (a creator holds the region's "in use" lock from before it sizes the file),
+    /// or the file was never a region. Refused at once, without waiting for the open
+    /// timeout: nothing can make it ready any more.
+    Abandoned {
+        /// The region.
+        region: Origin,
+    },
     /// [`open_or_create`](crate::ArrayOptions::open_or_create) found no region and could not
     /// create one. `Display` and `source` are those of the [`CreateError`].
     Create(CreateError),
@@ -417,6 +425,10 @@ impl fmt::Display for OpenError {
                 f,
                 "{region} held exclusively by another process for {waited:?}"
             ),
+            OpenError::Abandoned { region } => write!(
+                f,
+                "{region} was never made ready and nobody has it open: its creator died first"
+            ),
             OpenError::Create(e) => e.fmt(f),
             OpenError::Io { region, op, .. } => write!(f, "opening {region}: {op} failed"),
         }
@@ -456,6 +468,7 @@ impl OpenError {
             | OpenError::BadLayout { region, .. }
             | OpenError::BadState { region, .. }
             | OpenError::NotReady { region, .. }
+            | OpenError::Abandoned { region }
             | OpenError::Busy { region, .. }
             | OpenError::Io { region, .. } => Some(region),
             OpenError::Create(e) => e.region(),

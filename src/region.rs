@@ -133,8 +133,10 @@ impl Region {
     /// ready, its lock is re-initialised before anyone uses it ([`Control::reclaim`]): a lock
     /// word left by a thread that no longer exists, in a file copied while locked or one
     /// that outlived a reboot, would otherwise make every `lock` wait forever. A write that
-    /// was open is recorded as a death. A region that is not ready yet is never touched: its
-    /// creator may be about to take its shared lock.
+    /// was open is recorded as a death. A region that is not ready yet is never touched. An
+    /// empty one is waited for (its creator may be about to take its shared lock); a sized
+    /// one has no creator left (creators lock before they size) and is refused at once as
+    /// [`OpenError::Abandoned`] rather than after the whole timeout.
     ///
     /// [`Control::reclaim`]: crate::control::Control::reclaim
     fn attach(
@@ -189,9 +191,9 @@ impl Region {
     }
 
     /// As the region's only user (its `flock` held exclusively): maps and validates it
-    /// without waiting and, if it is ready, reclaims its lock. A region that is not ready
-    /// (too short or still initialising) is left alone, to be waited for as one user among
-    /// others.
+    /// without waiting and, if it is ready, reclaims its lock. An empty file is left alone, to
+    /// be waited for as one user among others (its creator may not have taken its lock yet);
+    /// a sized one that is not ready is [`OpenError::Abandoned`] at once.
     fn reclaim_if_ready(file: &File, expected: Shape, origin: &Origin) -> Result<(), OpenError> {
         let size = file
             .metadata()
@@ -206,7 +208,13 @@ impl Region {
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
         match header.validate(expected, size, Duration::ZERO, origin) {
             Ok(_) => {}
-            Err(OpenError::NotReady { .. }) => return Ok(()),
+            // A creator takes its shared lock before it sizes the file, and this process
+            // holds the lock exclusively: a sized file that is not ready has no creator left.
+            Err(OpenError::NotReady { .. }) => {
+                return Err(OpenError::Abandoned {
+                    region: origin.clone(),
+                })
+            }
             Err(e) => return Err(e),
         }
         // SAFETY: this process holds the region's `flock` exclusively, so no other process

@@ -176,6 +176,9 @@ fn hostile_files_are_named_and_refused_at_once() {
     // Long enough, and a magic number that is not ours.
     let err = refuse(vec![7u8; 4096]);
     assert!(matches!(err, OpenError::BadMagic { .. }), "{err:?}");
+    // Long enough, all zeros, and nobody has it open: no creator is coming to finish it.
+    let err = refuse(vec![0u8; 4096]);
+    assert!(matches!(err, OpenError::Abandoned { .. }), "{err:?}");
 }
 
 #[test]

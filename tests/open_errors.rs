@@ -13,6 +13,7 @@ use common::{reexec, role, TempName, TempPath};
 use shmarray::{CreateError, Layout, OpenError, SharedArray, StripedArray, TypeCode};
 use std::fmt::Display;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -494,16 +495,28 @@ fn forged_striped_headers_are_refused() {
     }
 }
 
-#[test]
-fn region_never_published_is_not_ready_after_the_timeout() {
-    // What a creator that died before writing anything leaves: zeros.
+/// What a creator that died before writing anything leaves (zeros), and a complete header
+/// whose creator never published it.
+fn never_published() -> [TempPath; 2] {
     let zeros = TempPath::new("never-ready");
     std::fs::write(&zeros.0, vec![0u8; HEADER_SIZE as usize]).unwrap();
-    // A complete header whose creator never published it.
     let unpublished = region_file(2);
     edit(&unpublished, |b| put_u32(b, STATE, 0));
-    for path in [&zeros, &unpublished] {
-        let err = refused(path);
+    [zeros, unpublished]
+}
+
+#[test]
+fn region_never_published_with_a_live_creator_is_not_ready_after_the_timeout() {
+    for path in never_published() {
+        // A live creator holds the region's shared "in use" lock from before it sizes the
+        // file until it is done: this test plays that creator.
+        let creator = std::fs::File::open(&path.0).unwrap();
+        // SAFETY: flock on a descriptor this test owns has no memory-safety preconditions.
+        assert_eq!(
+            unsafe { libc::flock(creator.as_raw_fd(), libc::LOCK_SH) },
+            0
+        );
+        let err = refused(&path);
         match err {
             OpenError::NotReady { waited, .. } => {
                 assert!(
@@ -514,6 +527,26 @@ fn region_never_published_is_not_ready_after_the_timeout() {
             }
             ref e => panic!("expected NotReady, got {e:?}"),
         }
+    }
+}
+
+#[test]
+fn region_never_published_that_nobody_has_open_is_abandoned_at_once() {
+    for path in never_published() {
+        // An open timeout no test would wait out: waiting for it would hang this test until
+        // the receive below gives up.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.0.clone();
+        std::thread::spawn(move || {
+            let opened = SharedArray::<u64>::open_file_timeout(&p, Duration::from_secs(3600));
+            tx.send(opened.map(drop)).unwrap()
+        });
+        let err = rx
+            .recv_timeout(common::DEADLINE)
+            .expect("open waited for a creator that is gone")
+            .unwrap_err();
+        assert!(matches!(err, OpenError::Abandoned { .. }), "{err:?}");
+        says(&err, &[&path.0.display().to_string(), "nobody has it open"]);
     }
 }
 
