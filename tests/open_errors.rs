@@ -512,10 +512,8 @@ fn region_never_published_with_a_live_creator_is_not_ready_after_the_timeout() {
         // file until it is done: this test plays that creator.
         let creator = std::fs::File::open(&path.0).unwrap();
         // SAFETY: flock on a descriptor this test owns has no memory-safety preconditions.
-        assert_eq!(
-            unsafe { libc::flock(creator.as_raw_fd(), libc::LOCK_SH) },
-            0
-        );
+        let locked = unsafe { libc::flock(creator.as_raw_fd(), libc::LOCK_SH) };
+        assert_eq!(locked, 0);
         let err = refused(&path);
         match err {
             OpenError::NotReady { waited, .. } => {
