@@ -442,7 +442,11 @@ fn run_python() -> Result<(f64, f64, String), String> {
     }
     let (p, l, n) = PY_ARGS;
     let args = [p.to_string(), l.to_string(), n.to_string()];
-    let shown = format!("python3 {} {}", script.display(), args.join(" "));
+    // The crate's own script is shown relative to the crate, as a reader would run it.
+    let relative = script
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(&script);
+    let shown = format!("python3 {} {}", relative.display(), args.join(" "));
     eprintln!("running: {shown}");
     let out = Command::new("python3")
         .arg(&script)
