@@ -5,8 +5,9 @@ use crate::element::{Element, Integer, TypeCode};
 use crate::error::CreateError;
 use crate::heap::HeapStorage;
 use crate::storage::Storage;
-use crate::sync::Ordering;
+use crate::sync::{AtomicBool, Ordering};
 use core::fmt;
+use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 
 use crate::origin::Origin;
@@ -65,7 +66,22 @@ pub struct SharedArray<T: Element> {
     cells: NonNull<T::Atomic>,
     len: usize,
     control: NonNull<Control>,
-    _storage: Storage<HeapStorage<T>>,
+    /// True while a guard taken through this handle holds the lock, in the process that
+    /// took it. Written only by the lock's holder, so the lock orders every access; still
+    /// set when the handle drops only if a guard was forgotten (`guard.rs`).
+    pub(crate) held_here: AtomicBool,
+    /// Dropped by `Drop for SharedArray` unless a forgotten guard of another thread still
+    /// holds the lock, in which case it is leaked.
+    _storage: ManuallyDrop<Storage<HeapStorage<T>>>,
+}
+
+impl<T: Element> Drop for SharedArray<T> {
+    fn drop(&mut self) {
+        if self.release_forgotten_guard() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self._storage) };
+        }
+    }
 }
 
 // SAFETY: every access to the cells and the control block goes through atomics or the
@@ -88,7 +104,8 @@ impl<T: Element> SharedArray<T> {
             cells: storage.cells.cast::<T::Atomic>(),
             len: storage.cells.len(),
             control: storage.control,
-            _storage: Storage::Heap(storage),
+            held_here: AtomicBool::new(false),
+            _storage: ManuallyDrop::new(Storage::Heap(storage)),
         }
     }
 
@@ -561,7 +578,8 @@ impl<T: Element> SharedArray<T> {
                 .expect("a mapping is never at address zero"),
             len,
             control: NonNull::from(region.header().control()),
-            _storage: Storage::Mapped(region),
+            held_here: AtomicBool::new(false),
+            _storage: ManuallyDrop::new(Storage::Mapped(region)),
         }
     }
 
@@ -582,7 +600,7 @@ impl<T: Element> SharedArray<T> {
                 T::store(cell, v, Ordering::Relaxed);
             }
         }
-        if let Storage::Mapped(region) = &mut array._storage {
+        if let Storage::Mapped(region) = &mut *array._storage {
             region.publish(opts.unlink_on_drop);
         }
         Ok(array)

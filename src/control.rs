@@ -14,6 +14,13 @@
 //! [`ArrayGuard::make_consistent`](crate::ArrayGuard::make_consistent), so that a holder who
 //! drops the guard without repairing hands the same report to the next one rather than
 //! silently reusing possibly half-written data.
+//!
+//! What counts as a death:
+//! - the raw mutex reports its holder died (`EOWNERDEAD`) **and** the counter is odd: a
+//!   locked write was open. A holder that died with the counter even (a snapshot reader in
+//!   its fallback) left nothing half-written and is not recorded;
+//! - a guard dropped while its thread panics ([`Control::abandon_write`]): the write is
+//!   left open, so the outcome is the same whether the panic unwinds or aborts the process.
 
 use crate::raw_lock::{Acquired, Peeked, RawLockError};
 use crate::seqlock::SeqCount;
@@ -113,8 +120,13 @@ impl Control {
 
     /// What a successful acquisition means: records a death the raw mutex reported.
     fn held(&self, how: Acquired) -> Result<Held, RawLockError> {
+        // A holder died. Only a write it left open can have left the data half-written; a
+        // holder that died with the counter even (a snapshot reader in its fallback, or a
+        // writer before its first store or after its last) left nothing to repair.
         // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
-        if how == Acquired::OwnerDied {
+        if how == Acquired::OwnerDied
+            && (self.seq.write_open() || cfg!(shmarray_mutant = "reader_death_is_a_death"))
+        {
             self.lock.owner_died.store(1, Ordering::Relaxed);
             return Ok(Held { owner_died: true });
         }
@@ -185,6 +197,42 @@ impl Control {
         }
         // SAFETY: the caller holds the lock (this function's contract).
         unsafe { self.lock.mutex.unlock() };
+    }
+
+    /// Ends a write that did not finish (its holder panicked, or forgot its guard) and
+    /// releases the lock: the death is recorded and the counter stays odd, exactly as if the
+    /// holder's process had died, so the next locker must repair.
+    ///
+    /// # Safety
+    /// The calling thread holds the lock, taken by `lock_write`.
+    pub(crate) unsafe fn abandon_write(&self) {
+        // Relaxed: holder-only field, ordered for the next holder by the mutex.
+        self.lock.owner_died.store(1, Ordering::Relaxed);
+        // SAFETY: the caller holds the lock (this function's contract).
+        unsafe { self.lock.mutex.unlock() };
+    }
+
+    /// Called when an array handle goes away: if this thread still holds the lock (its
+    /// guard was forgotten with `mem::forget`), the write it left open is abandoned as by a
+    /// panic (death recorded, counter odd) and the lock released, so that no robust mutex
+    /// stays on this thread's robust list after its memory is unmapped or freed.
+    ///
+    /// Returns `false` if another thread or process holds the lock.
+    pub(crate) fn release_before_drop(&self) -> bool {
+        match self.acquire(Wait::No) {
+            Ok(_) => {
+                // SAFETY: `acquire` just gave this thread the lock, without opening a write.
+                unsafe { self.lock.mutex.unlock() };
+                true
+            }
+            Err(RawLockError::Deadlock) => {
+                // SAFETY: EDEADLK: this thread holds the lock, through a guard that will never
+                // drop (a guard borrows its array, so none can be alive while it drops).
+                unsafe { self.abandon_write() };
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Takes the lock to read without opening a write (the snapshot fallback). The caller

@@ -571,9 +571,13 @@ pub enum SnapshotError {
         /// The buffer's length.
         found: usize,
     },
-    /// The calling thread holds the array's lock, so the snapshot's fallback could not take
-    /// it; read through the guard instead.
+    /// The calling thread holds the array's lock (its open write keeps the snapshot off the
+    /// optimistic path, and the fallback cannot take the lock); read through the guard
+    /// instead.
     Deadlock,
+    /// [`snapshot_timeout`](crate::SharedArray::snapshot_timeout): the fallback did not get
+    /// the lock in time.
+    TimedOut,
     /// The OS refused the lock.
     Os(io::Error),
 }
@@ -591,6 +595,7 @@ impl fmt::Display for SnapshotError {
             SnapshotError::Deadlock => {
                 f.write_str("this thread holds the array's lock; read through its guard instead")
             }
+            SnapshotError::TimedOut => f.write_str("timed out waiting for the lock's holder"),
             SnapshotError::Os(e) => write!(f, "snapshot lock failed: {e}"),
         }
     }

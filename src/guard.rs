@@ -36,6 +36,9 @@ pub struct ArrayGuard<'a, T: Element> {
     odd: u64,
     /// A holder died and this guard has not (yet) declared the data consistent.
     owner_died: bool,
+    /// The process that took the lock: a copy of the guard inherited through `fork` must
+    /// not end the parent's write.
+    pid: u32,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -43,12 +46,17 @@ impl<T: Element> SharedArray<T> {
     #[inline]
     fn acquire(&self, wait: Wait, repair: bool) -> Result<ArrayGuard<'_, T>, LockError> {
         match self.control().lock_write(wait, repair) {
-            Ok((Held { owner_died }, odd)) => Ok(ArrayGuard {
-                array: self,
-                odd,
-                owner_died,
-                _not_send: PhantomData,
-            }),
+            Ok((Held { owner_died }, odd)) => {
+                // Relaxed: written by the lock holder only; the lock orders it.
+                self.held_here.store(true, Ordering::Relaxed);
+                Ok(ArrayGuard {
+                    array: self,
+                    odd,
+                    owner_died,
+                    pid: crate::pid::current(),
+                    _not_send: PhantomData,
+                })
+            }
             Err(WriteRefused::OwnerDied) => Err(LockError::OwnerDied),
             Err(WriteRefused::Raw(RawLockError::WouldBlock)) => Err(match wait {
                 Wait::No => LockError::WouldBlock,
@@ -129,13 +137,14 @@ impl<T: Element> SharedArray<T> {
         self.acquire(Wait::No, false)
     }
 
-    /// Takes the lock, waiting at most `timeout`. The deadline is measured on the wall clock
-    /// (`CLOCK_REALTIME`, as `pthread_mutex_timedlock` requires), so a clock step during the
-    /// wait shortens or stretches it.
+    /// Takes the lock, waiting at most `timeout`. The wait is measured on the monotonic
+    /// clock (`pthread_mutex_clocklock` with `CLOCK_MONOTONIC`), so a step of the wall clock
+    /// neither stretches nor cuts it. A timeout of more than `u32::MAX` seconds (136 years),
+    /// `Duration::MAX` included, waits forever, as [`lock`](Self::lock).
     ///
-    /// This is the way out of a lock whose holder was lost to a machine crash: a robust mutex
-    /// reports owners that died while the kernel was running, but not a holder that
-    /// vanished with a reboot while the region lived on in a file.
+    /// This is the way out of a lock whose holder cannot be waited for: one stopped with
+    /// `SIGSTOP`, or a lock word left by a holder lost with a reboot while the region lived
+    /// on in a file (which a robust mutex cannot report).
     ///
     /// # Errors
     /// [`LockError::TimedOut`] if the time ran out, and as [`lock`](Self::lock).
@@ -401,11 +410,46 @@ impl<'a, T: Element> ArrayGuard<'a, T> {
 }
 
 impl<T: Element> Drop for ArrayGuard<'_, T> {
+    /// Ends the write and releases the lock. Two exceptions:
+    /// - while the thread panics the write is abandoned, not ended: the death is recorded
+    ///   and the counter stays odd, as if the process had died (which is what happens
+    ///   under `panic = "abort"`), so a half-done locked loop is never published;
+    /// - in a process that inherited the guard through `fork` it does nothing: the lock
+    ///   and the open write belong to the parent.
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: a guard exists only while its thread holds the lock, taken by
-        // `lock_write`, which returned `self.odd`; the guard is !Send, so this is that thread.
-        unsafe { self.array.control().unlock_write(self.odd) };
+        if self.pid != crate::pid::current() {
+            return;
+        }
+        // Relaxed: written by the lock holder only; the lock orders it.
+        self.array.held_here.store(false, Ordering::Relaxed);
+        let control = self.array.control();
+        if std::thread::panicking() && !cfg!(shmarray_mutant = "no_death_on_panic") {
+            // SAFETY: a guard exists only while its thread holds the lock, taken by
+            // `lock_write`; the guard is !Send and this is its process, so this is that
+            // thread.
+            unsafe { control.abandon_write() };
+            return;
+        }
+        // SAFETY: as above; `lock_write` returned `self.odd`.
+        unsafe { control.unlock_write(self.odd) };
+    }
+}
+
+impl<T: Element> SharedArray<T> {
+    /// Called as the handle drops. A guard borrows its array, so none is alive now; if one
+    /// was forgotten (`mem::forget(arr.lock())`) it still holds the lock, and the mutex is on
+    /// its thread's robust list, which glibc and the kernel later write through. If that
+    /// thread is this one, its unfinished write is recorded as a death (as after a panic)
+    /// and the lock released. Returns `false` if another thread holds it that way: then the
+    /// memory must be leaked, never unmapped or freed.
+    pub(crate) fn release_forgotten_guard(&self) -> bool {
+        // Relaxed: the handle is being dropped, so whatever thread set the flag has handed
+        // the handle over (or ended) with a synchronising operation since.
+        if !self.held_here.load(Ordering::Relaxed) {
+            return true;
+        }
+        self.control().release_before_drop()
     }
 }
 
@@ -415,5 +459,104 @@ impl<T: Element> fmt::Debug for ArrayGuard<'_, T> {
             .field("array", self.array)
             .field("owner_died", &self.owner_died)
             .finish()
+    }
+}
+
+/// Heap arrays only, so that miri runs them too (`.ci/miri.sh` selects `heap_` tests): the
+/// guard's paths on the same code a mapped array runs, with the model of the robust mutex.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::{LockError, SharedArray, SnapshotError};
+    use std::time::Duration;
+
+    #[test]
+    fn heap_lock_whole_loop_and_lock_per_op() {
+        let arr = SharedArray::<u64>::new_heap(3).unwrap();
+        {
+            let guard = arr.lock().unwrap();
+            for i in 0..guard.len() {
+                guard.add(i, 2);
+            }
+            guard.set(2, guard.get(2) + 1);
+            assert_eq!(guard.to_vec(), [2, 2, 3]);
+        }
+        for i in 0..arr.len() {
+            arr.lock().unwrap().add(i, 1);
+        }
+        assert_eq!(arr.snapshot().unwrap(), [3, 3, 4]);
+        arr.lock().unwrap().copy_from_slice(&[7, 8, 9]);
+        assert_eq!(arr.lock().unwrap().iter().collect::<Vec<_>>(), [7, 8, 9]);
+    }
+
+    #[test]
+    fn heap_relock_on_the_holding_thread_is_deadlock() {
+        let arr = SharedArray::<i32>::new_heap(1).unwrap();
+        let _held = arr.lock().unwrap();
+        assert!(matches!(arr.lock(), Err(LockError::Deadlock)));
+        assert!(matches!(arr.try_lock(), Err(LockError::Deadlock)));
+        assert!(matches!(
+            arr.lock_timeout(Duration::ZERO),
+            Err(LockError::Deadlock)
+        ));
+        assert!(matches!(arr.snapshot(), Err(SnapshotError::Deadlock)));
+    }
+
+    #[test]
+    fn heap_another_thread_waits_for_the_holder_within_its_timeout() {
+        let arr = SharedArray::<u8>::new_heap(2).unwrap();
+        let held = arr.lock().unwrap();
+        held.set(0, 1); // half of a write
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(matches!(arr.try_lock(), Err(LockError::WouldBlock)));
+                let timeout = Duration::from_millis(5);
+                assert!(matches!(
+                    arr.lock_timeout(timeout),
+                    Err(LockError::TimedOut)
+                ));
+                assert!(matches!(
+                    arr.snapshot_timeout(timeout),
+                    Err(SnapshotError::TimedOut)
+                ));
+            });
+        });
+        drop(held);
+        assert_eq!(arr.snapshot_timeout(Duration::ZERO).unwrap(), [1, 0]);
+    }
+
+    #[test]
+    fn heap_panic_while_holding_the_guard_is_a_death() {
+        let arr = SharedArray::<u64>::new_heap(2).unwrap();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let guard = arr.lock().unwrap();
+            guard.add(0, 1);
+            panic!("a bug half-way through the locked loop");
+        }));
+        assert!(unwound.is_err());
+        assert!(matches!(arr.snapshot(), Err(SnapshotError::OwnerDied)));
+        assert!(matches!(arr.lock(), Err(LockError::OwnerDied)));
+        assert!(matches!(arr.try_lock(), Err(LockError::OwnerDied)));
+        let mut guard = arr.lock_for_repair().unwrap();
+        assert!(guard.owner_died());
+        guard.set(0, 0);
+        guard.make_consistent();
+        assert!(!guard.owner_died());
+        drop(guard);
+        assert_eq!(arr.snapshot().unwrap(), [0, 0]);
+        assert!(!arr.lock().unwrap().owner_died());
+    }
+
+    #[test]
+    fn heap_forgotten_guard_is_released_when_its_array_drops() {
+        let arr = SharedArray::<u16>::new_heap(4).unwrap();
+        let guard = arr.lock().unwrap();
+        guard.set(0, 1);
+        std::mem::forget(guard);
+        assert!(arr.release_forgotten_guard(), "this thread's own guard");
+        // The forgotten write is a death; the lock itself is free again.
+        assert!(matches!(arr.lock(), Err(LockError::OwnerDied)));
+        let again = SharedArray::<u16>::new_heap(4).unwrap();
+        std::mem::forget(again.lock().unwrap());
+        drop(again); // frees the storage (miri checks it is neither leaked nor used after)
     }
 }

@@ -86,6 +86,7 @@
 //! | `element.rs` | [`Element`], [`Integer`], [`TypeCode`]: element types and their cell operations |
 //! | `error.rs` | [`CreateError`], [`OpenError`], [`LockError`], [`SnapshotError`] |
 //! | `control.rs` | the control block: lock + seqlock counter, and what an owner's death means |
+//! | `pid.rs` | this process's ID, cached, so a guard inherited through `fork` knows it is a copy |
 //! | `seqlock.rs` | the seqlock counter and its orderings |
 //! | `raw_lock/` | the raw lock: a robust pthread mutex, or its loom model |
 //! | `header.rs` | the region header: fields, publication, validation |
@@ -111,8 +112,9 @@
 //!
 //! # Platform
 //!
-//! Linux first. Anonymous arrays use a sealed `memfd` on Linux and an unlinked POSIX shared
-//! memory object on other Unix systems.
+//! Linux only: the robust pthread mutex functions the lock relies on are bound by `libc` on
+//! Linux only, anonymous arrays are sealed `memfd`s, and the timed lock uses
+//! `pthread_mutex_clocklock` (glibc 2.30 or later).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -130,6 +132,7 @@ mod guard_ops;
 mod heap;
 mod layout;
 mod origin;
+mod pid;
 mod raw_lock;
 mod seqlock;
 mod snapshot;

@@ -1,15 +1,17 @@
 //! The raw cross-process lock: state only, no guard, no policy.
 //!
-//! On the hardware it is a robust pthread mutex (`pthread.rs`); under `--cfg loom` a model
-//! of that mutex's contract (`model.rs`). `crate::sync` picks one; both speak the types
+//! On the hardware it is a robust pthread mutex (`pthread.rs`); under `--cfg loom` and under
+//! miri a model of that mutex's contract (`model.rs`). `crate::sync` picks one; both speak the types
 //! below, so `control.rs`, which decides what an owner's death means for the data, is the
 //! same code in both builds.
 
 use std::io;
 
-#[cfg(loom)]
+#[cfg(any(loom, miri))]
 pub(crate) mod model;
+// Compiled under miri too (its pure helpers are tested there), but not used as the lock.
 #[cfg(not(loom))]
+#[cfg_attr(miri, allow(dead_code))]
 pub(crate) mod pthread;
 
 /// What a successful acquisition found.

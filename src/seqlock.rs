@@ -39,14 +39,27 @@ impl SeqCount {
         // ordered us after the previous holder's last store to it.
         let current = self.seq.load(Ordering::Relaxed);
         let odd = current | 1;
-        if odd != current {
+        // Mutant for `.ci/loom-mutants.sh`: the counter is never made odd.
+        if odd != current && !cfg!(shmarray_mutant = "counter_not_odd") {
             self.seq.store(odd, Ordering::Relaxed);
         }
         // Release fence: orders the odd store above before every data store of this write.
         // Pairs with the Acquire fence in `read`: a reader that sees any of this write's
         // data then sees the odd value (or later) on its second counter load.
+        #[cfg(not(shmarray_mutant = "no_release_fence"))]
         fence(Ordering::Release);
         odd
+    }
+
+    /// True if a write is open: the counter is odd, because the holder is writing or
+    /// because a writer ended without finishing (died, panicked, or forgot its guard).
+    ///
+    /// Only the holder of the array's lock may call this.
+    #[inline]
+    pub(crate) fn write_open(&self) -> bool {
+        // Relaxed: only the lock holder writes the counter, and the lock's acquisition
+        // ordered us after the previous holder's last store to it.
+        self.seq.load(Ordering::Relaxed) & 1 == 1
     }
 
     /// Marks the write begun at `odd` as finished, publishing its data.
@@ -81,6 +94,7 @@ impl SeqCount {
         copy();
         // Acquire fence: pairs with the Release fence in `begin_write` (see there); keeps the
         // data loads in `copy` before the second counter load.
+        #[cfg(not(shmarray_mutant = "no_acquire_fence"))]
         fence(Ordering::Acquire);
         // Relaxed: ordered by the fence above.
         let after = self.seq.load(Ordering::Relaxed);

@@ -12,14 +12,14 @@
 
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{
-    fence, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16, AtomicU32, AtomicU64,
-    AtomicU8, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16,
+    AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
-    fence, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16, AtomicU32, AtomicU64,
-    AtomicU8, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16,
+    AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 /// Tells the processor (or, under loom, the scheduler) that this thread is waiting for
@@ -32,11 +32,22 @@ pub(crate) fn spin_hint() {
     loom::thread::yield_now();
 }
 
-#[cfg(loom)]
+/// Gives the processor to another thread (under loom, to another modelled thread): for
+/// waits that poll.
+#[cfg(any(loom, miri))]
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+#[cfg(any(loom, miri))]
 pub(crate) use crate::raw_lock::model::RawMutex;
 /// The raw cross-process mutex: a robust pthread mutex on the hardware, a model of its
-/// contract under loom.
-#[cfg(not(loom))]
+/// contract under loom and miri (which can run neither a robust nor a process-shared one).
+#[cfg(not(any(loom, miri)))]
 pub(crate) use crate::raw_lock::pthread::RawMutex;
 
 /// Largest number of optimistic seqlock read attempts before a snapshot takes the lock.

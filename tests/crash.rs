@@ -7,7 +7,7 @@ mod common;
 
 use common::{kill, kill_at_flag, raise_and_wait, spawn, wait, wait_flag, Exit, DEADLINE};
 use shmarray::{ArrayGuard, LockError, SharedArray, SnapshotError};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -204,4 +204,123 @@ fn killing_one_of_many_hammering_processes_loses_nothing_else() {
         snap[..N].iter().all(|&x| x == completed),
         "the dead pass was not rolled back, or a live one was lost: {snap:?}"
     );
+}
+
+/// A guard dropped while its thread panics leaves the write open and records a death, as a
+/// killed holder does, whether the panic unwinds or aborts the process.
+#[test]
+fn panic_while_holding_the_lock_is_a_death_with_unwind_and_with_abort() {
+    for abort in [false, true] {
+        let data = SharedArray::<u64>::new(4).unwrap();
+        let pid = spawn(|| {
+            if abort {
+                // What `panic = "abort"` does after the hook: end the process at once.
+                std::panic::set_hook(Box::new(|_| std::process::abort()));
+            } else {
+                std::panic::set_hook(Box::new(|_| {})); // quiet: the panic is expected
+            }
+            let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let guard = data.lock().expect("child lock");
+                guard.add(0, 1);
+                guard.add(1, 1);
+                panic!("a bug half-way through the locked loop");
+            }));
+            i32::from(unwound.is_err()) * 7 // 7: unwound, guard dropped while panicking
+        });
+        let ended = wait(pid, Instant::now() + DEADLINE);
+        let expected = if abort {
+            Exit::Signal(libc::SIGABRT)
+        } else {
+            Exit::Code(7)
+        };
+        assert_eq!(ended, expected, "abort = {abort}");
+
+        assert!(
+            matches!(data.snapshot(), Err(SnapshotError::OwnerDied)),
+            "the half-done loop must not be published (abort = {abort})"
+        );
+        assert!(
+            matches!(data.lock(), Err(LockError::OwnerDied)),
+            "the next locker must be told (abort = {abort})"
+        );
+        let mut guard = data.lock_for_repair().expect("repair lock");
+        assert!(guard.owner_died());
+        assert_eq!(
+            guard.to_vec(),
+            [1, 1, 0, 0],
+            "what the loop did before the panic"
+        );
+        guard.copy_from_slice(&[0; 4]);
+        guard.make_consistent();
+        drop(guard);
+        assert_eq!(data.snapshot().unwrap(), [0; 4]);
+        assert!(data.lock().is_ok());
+    }
+}
+
+/// Layout of the flags in the dead-reader test.
+const WRITER_LOCKED: usize = 0;
+const WRITER_GO: usize = 1;
+const READER_DONE: usize = 2;
+
+/// A reader killed while it holds the lock in the snapshot fallback (counter even) left
+/// nothing half-written: later lockers are not told a holder died.
+#[test]
+fn a_reader_killed_inside_the_snapshot_fallback_is_not_a_dead_writer() {
+    // Large, so that the fallback's copy holds the lock long enough to be caught at it.
+    const N: usize = 4 << 20;
+    const ROUNDS: usize = 20;
+    let data = SharedArray::<u64>::new(N).unwrap();
+    for _ in 0..ROUNDS {
+        let flags = SharedArray::<u64>::new(3).unwrap();
+        // A writer holds an open write (counter odd) until told to finish it.
+        let writer = spawn(|| {
+            let guard = data.lock().expect("writer lock");
+            guard.set(0, 1);
+            flags.store(WRITER_LOCKED, 1, Release);
+            while flags.load(WRITER_GO, Acquire) == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            guard.set(0, 0);
+            0
+        });
+        let deadline = Instant::now() + DEADLINE;
+        wait_flag(&flags, WRITER_LOCKED, deadline);
+        // The reader finds the counter odd and queues for the lock in the fallback.
+        let reader = spawn(|| match data.snapshot() {
+            Ok(_) => raise_and_wait(&flags, READER_DONE),
+            Err(_) => 3,
+        });
+        std::thread::sleep(Duration::from_millis(20)); // let the reader reach the queue
+        flags.store(WRITER_GO, 1, Release);
+        assert_eq!(wait(writer, deadline), Exit::Code(0));
+        // The writer is gone, and this process holds nothing: a busy lock is the reader's.
+        let caught = loop {
+            match data.try_lock() {
+                Err(LockError::WouldBlock) => {
+                    kill(reader);
+                    break true;
+                }
+                Ok(guard) => drop(guard),
+                Err(e) => panic!("unexpected lock error {e}"),
+            }
+            if flags.load(READER_DONE, Acquire) != 0 {
+                kill(reader);
+                break false;
+            }
+            assert!(Instant::now() < deadline, "the reader never finished");
+        };
+        assert_eq!(wait(reader, deadline), Exit::Signal(libc::SIGKILL));
+        if !caught || flags.load(READER_DONE, Acquire) != 0 {
+            continue; // the reader was not killed holding the lock: another round
+        }
+        let guard = data
+            .lock()
+            .expect("a dead reader must not be reported as a dead writer");
+        assert!(!guard.owner_died());
+        drop(guard);
+        assert_eq!(data.snapshot().unwrap()[0], 0);
+        return;
+    }
+    panic!("in {ROUNDS} rounds the reader was never killed while holding the lock");
 }

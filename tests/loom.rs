@@ -6,7 +6,12 @@
 //! `.ci/loom.sh` (release, `LOOM_MAX_PREEMPTIONS=2`).
 //!
 //! The "contrast" models check that loom *does* find the failure a weaker access path allows:
-//! each asserts that its model panics, so a checker that explored nothing would fail them.
+//! each asserts that its model panics with the message of that failure ("lost update",
+//! "torn snapshot"), so neither a checker that explored nothing nor an unrelated panic (an
+//! `expect`, one of loom's own limits) passes them.
+//!
+//! `.ci/loom-mutants.sh` builds this suite again with deliberate defects in the crate
+//! (`--cfg shmarray_mutant="..."`) and checks that each one makes some model fail.
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -36,13 +41,44 @@ fn on_threads(
     }
 }
 
-/// Asserts that loom finds an execution in which `model` panics.
-fn assert_model_fails(model: impl Fn() + Sync + Send + 'static) {
+/// The text of a panic payload (`panic!` with or without format arguments).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic payload that is not a string)".to_string()
+    }
+}
+
+/// Asserts that loom finds an execution in which `model` panics, and that the panic is the
+/// failure the contrast names (its message contains `failure`), not any other.
+fn assert_model_fails_with(failure: &str, model: impl Fn() + Sync + Send + 'static) {
     let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loom::model(model)));
+    let payload = found.expect_err("loom explored every interleaving and found no failure");
+    let message = panic_message(&*payload);
     assert!(
-        found.is_err(),
-        "loom explored every interleaving and found no failure"
+        message.contains(failure),
+        "the model failed, but not with {failure:?}: {message}"
     );
+}
+
+/// The panic a model makes on purpose; kept out of the test output.
+const DELIBERATE: &str = "a bug half-way through the locked loop";
+
+/// Installs (once) a panic hook that stays silent for [`DELIBERATE`] panics and reports
+/// every other panic as the default hook does.
+fn quiet_deliberate_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if panic_message(info.payload()) != DELIBERATE {
+                default(info);
+            }
+        }));
+    });
 }
 
 /// Path "lock-free op": concurrent `fetch_add`s never lose an update.
@@ -60,7 +96,7 @@ fn lock_free_fetch_add_loses_no_update() {
 /// Contrast: a load followed by a store, with no lock, loses an update in some interleaving.
 #[test]
 fn unlocked_load_then_store_loses_an_update() {
-    assert_model_fails(|| {
+    assert_model_fails_with("lost update", || {
         let arr = array(&[0]);
         on_threads(&arr, 2, |a| {
             let v = a.load(0, Relaxed);
@@ -110,7 +146,7 @@ fn locked_loop_is_all_or_nothing_to_snapshots() {
 /// Contrast: the same loop made of lock-free `fetch_add`s is seen half done.
 #[test]
 fn lock_free_loop_is_seen_half_done() {
-    assert_model_fails(|| {
+    assert_model_fails_with("torn snapshot", || {
         let arr = array(&[0, 0]);
         let writer = {
             let arr = arr.clone();
@@ -205,5 +241,68 @@ fn unrepaired_death_is_reported_to_the_next_locker() {
             assert!(arr.lock_for_repair().expect("repair lock").owner_died());
         }
         assert!(matches!(arr.snapshot(), Err(SnapshotError::OwnerDied)));
+    });
+}
+
+/// A panic inside a locked loop is a death, not a commit: the guard dropped while unwinding
+/// leaves the write open, so no snapshot ever sees the half-done loop, and the next locker
+/// is told.
+#[test]
+fn panic_in_a_locked_loop_is_a_death_not_a_commit() {
+    quiet_deliberate_panics();
+    loom::model(|| {
+        let arr = array(&[0, 0]);
+        let writer = {
+            let arr = arr.clone();
+            thread::spawn(move || {
+                let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let guard = arr.lock().expect("lock");
+                    guard.add(0, 1);
+                    panic!("{}", DELIBERATE);
+                }));
+                assert!(unwound.is_err());
+            })
+        };
+        match arr.snapshot() {
+            Ok(seen) => assert_eq!(seen, [0, 0], "torn snapshot"),
+            Err(SnapshotError::OwnerDied) => {}
+            Err(e) => panic!("unexpected snapshot error {e}"),
+        }
+        writer.join().unwrap();
+        assert!(
+            matches!(arr.snapshot(), Err(SnapshotError::OwnerDied)),
+            "torn snapshot: a panicked write was published"
+        );
+        assert!(matches!(arr.lock(), Err(LockError::OwnerDied)));
+        let mut guard = arr.lock_for_repair().expect("repair lock");
+        assert!(guard.owner_died());
+        guard.set(0, 0);
+        guard.make_consistent();
+        drop(guard);
+        assert_eq!(arr.snapshot().expect("repaired"), [0, 0]);
+    });
+}
+
+/// A reader that dies holding the lock in the snapshot fallback (the counter even) left
+/// nothing half-written: the next locker is not told that a holder died.
+#[test]
+fn dead_reader_is_not_a_dead_writer() {
+    loom::model(|| {
+        let arr = array(&[0, 0]);
+        let reader = {
+            let arr = arr.clone();
+            thread::spawn(move || arr.simulate_reader_death())
+        };
+        let writer = {
+            let arr = arr.clone();
+            thread::spawn(move || {
+                arr.lock()
+                    .expect("a dead reader is not a death")
+                    .copy_from_slice(&[1, 1]);
+            })
+        };
+        reader.join().unwrap();
+        writer.join().unwrap();
+        assert_eq!(arr.snapshot().expect("no death recorded"), [1, 1]);
     });
 }

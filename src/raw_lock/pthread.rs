@@ -127,20 +127,21 @@ impl RawMutex {
         self.acquired(code)
     }
 
-    /// Waits at most `timeout` for the mutex.
+    /// Waits at most `timeout` for the mutex, measured on `CLOCK_MONOTONIC`, so that a step
+    /// of the wall clock neither stretches nor cuts the wait. A timeout whose deadline is
+    /// beyond what a `timespec` can hold (`Duration::MAX`) waits forever.
     pub(crate) fn lock_timeout(&self, timeout: Duration) -> Result<Acquired, RawLockError> {
-        // pthread_mutex_timedlock measures its absolute deadline on CLOCK_REALTIME; a
-        // wall-clock step during the wait stretches or cuts it, as documented on
-        // `SharedArray::lock_timeout`.
         let mut now = core::mem::MaybeUninit::<libc::timespec>::uninit();
         // SAFETY: `now` is a valid out-pointer for clock_gettime.
-        check(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, now.as_mut_ptr()) })
+        check(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, now.as_mut_ptr()) })
             .map_err(RawLockError::Os)?;
         // SAFETY: clock_gettime returned 0, so it wrote `now`.
         let now = unsafe { now.assume_init() };
-        let deadline = add_timespec(now, timeout);
-        // SAFETY: as in `lock`; `deadline` is a valid timespec.
-        let code = unsafe { libc::pthread_mutex_timedlock(self.raw(), &deadline) };
+        let Some(deadline) = add_timespec(now, timeout) else {
+            return self.lock();
+        };
+        // SAFETY: as in `lock`; `deadline` is a valid timespec on the clock named.
+        let code = unsafe { pthread_mutex_clocklock(self.raw(), libc::CLOCK_MONOTONIC, &deadline) };
         self.acquired(code)
     }
 
@@ -217,17 +218,31 @@ impl RawMutex {
     }
 }
 
-/// `t + d`, saturating far in the future rather than overflowing.
-fn add_timespec(t: libc::timespec, d: Duration) -> libc::timespec {
-    let nanos = t.tv_nsec as u64 + u64::from(d.subsec_nanos());
-    #[allow(clippy::unnecessary_cast)] // time_t is i32 on some targets
-    let secs = (t.tv_sec as i64)
-        .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .saturating_add((nanos / 1_000_000_000) as i64);
-    libc::timespec {
-        tv_sec: secs as libc::time_t,
-        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+extern "C" {
+    /// `pthread_mutex_timedlock` on a clock of the caller's choice (glibc 2.30, POSIX 2024);
+    /// not bound by the `libc` crate.
+    fn pthread_mutex_clocklock(
+        mutex: *mut libc::pthread_mutex_t,
+        clock: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> libc::c_int;
+}
+
+/// `t + d`, or `None` for a wait of more than `u32::MAX` seconds (136 years) or one whose
+/// end does not fit a `timespec`: such a wait is forever.
+fn add_timespec(t: libc::timespec, d: Duration) -> Option<libc::timespec> {
+    if d.as_secs() > u64::from(u32::MAX) {
+        return None;
     }
+    let nanos = t.tv_nsec as u64 + u64::from(d.subsec_nanos());
+    let secs = libc::time_t::try_from(d.as_secs())
+        .ok()?
+        .checked_add(t.tv_sec)?
+        .checked_add((nanos / 1_000_000_000) as libc::time_t)?;
+    Some(libc::timespec {
+        tv_sec: secs,
+        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+    })
 }
 
 #[cfg(test)]
@@ -235,14 +250,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timespec_addition_carries_and_saturates() {
+    fn timespec_addition_carries_and_long_waits_are_forever() {
         let t = libc::timespec {
             tv_sec: 1,
             tv_nsec: 900_000_000,
         };
-        let s = add_timespec(t, Duration::from_millis(200));
+        let s = add_timespec(t, Duration::from_millis(200)).expect("fits");
         assert_eq!((s.tv_sec, s.tv_nsec), (2, 100_000_000));
-        let far = add_timespec(t, Duration::MAX);
-        assert_eq!(far.tv_sec, i64::MAX);
+        assert!(add_timespec(t, Duration::MAX).is_none(), "forever");
+        let longest = Duration::from_secs(u32::MAX.into());
+        assert_eq!(
+            add_timespec(t, longest).map(|s| s.tv_sec),
+            Some(1 + 4_294_967_295)
+        );
+        let late = libc::timespec {
+            tv_sec: libc::time_t::MAX - 1,
+            tv_nsec: 900_000_000,
+        };
+        let carry = Duration::new(1, 200_000_000);
+        assert!(add_timespec(late, carry).is_none(), "the carry overflows");
     }
 }
