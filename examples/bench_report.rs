@@ -5,6 +5,8 @@
 //! cargo run --release --example bench_report                 # full: about 35 s
 //! cargo run --release --example bench_report -- --quick      # tiny runs, for CI
 //! cargo run --release --example bench_report -- --python-mops 0.7   # Python figure given
+//! cargo run --release --example bench_report -- --hot-only --scaling-csv hot.csv
+//!                                     # only the hot-counter rows; the plot's figures as CSV
 //! ```
 //!
 //! The machine is assumed noisy. Every comparison is measured side by side in this one run:
@@ -19,6 +21,7 @@
 //! cannot, the row says so. Nothing here passes or fails on timing: it reports.
 
 mod args;
+mod bench_hot;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
@@ -42,12 +45,19 @@ struct Config {
     /// Lock + unlock pairs per lock measurement.
     lock_pairs: u64,
     python_mops: Option<(f64, String)>,
+    /// Where to write the hot-counter scaling figures as CSV (for the plot).
+    scaling_csv: Option<PathBuf>,
+    /// Only the hot-counter rows.
+    hot_only: bool,
 }
 
-const USAGE: &str = "usage: bench_report [--quick] [--python-mops M_INC_PER_S]";
+const USAGE: &str =
+    "usage: bench_report [--quick] [--hot-only] [--python-mops M_INC_PER_S] [--scaling-csv PATH]";
 
 fn parse_args(args: &[String]) -> Result<Config, String> {
     let mut quick = false;
+    let mut scaling_csv = None;
+    let mut hot_only = false;
     let mut python_mops = std::env::var("SHMARRAY_PYTHON_MOPS")
         .ok()
         .map(|v| (v, "SHMARRAY_PYTHON_MOPS".to_string()));
@@ -55,6 +65,11 @@ fn parse_args(args: &[String]) -> Result<Config, String> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--hot-only" => hot_only = true,
+            "--scaling-csv" => {
+                let v = args.next().ok_or("--scaling-csv needs a file to write")?;
+                scaling_csv = Some(PathBuf::from(v));
+            }
             "--python-mops" => {
                 let v = args.next().ok_or("--python-mops needs a value (M inc/s)")?;
                 python_mops = Some((v.clone(), "--python-mops".to_string()));
@@ -76,6 +91,8 @@ fn parse_args(args: &[String]) -> Result<Config, String> {
             ops: 50_000,
             lock_pairs: 50_000,
             python_mops,
+            scaling_csv,
+            hot_only,
         }
     } else {
         Config {
@@ -84,6 +101,8 @@ fn parse_args(args: &[String]) -> Result<Config, String> {
             ops: 2_000_000,
             lock_pairs: 2_000_000,
             python_mops,
+            scaling_csv,
+            hot_only,
         }
     })
 }
@@ -145,6 +164,11 @@ enum Target {
     WholeLoop,
     Snapshot,
     Python,
+    StripedOwn,
+    StripedShared,
+    StripedSingle,
+    StripedAll,
+    StripedSums,
     None,
 }
 
@@ -157,6 +181,13 @@ impl Target {
             Target::WholeLoop => "whole loop / bulk >= 0.9x raw mutex + Relaxed loop",
             Target::Snapshot => "quiet snapshot 1M >= 0.8x Relaxed copy",
             Target::Python => "reference workload >= 20x Python per-op lock",
+            Target::StripedOwn => "hot element, P = 2: striped >= 0.8x own cells (the limit)",
+            Target::StripedShared => {
+                "hot element, P = 2: striped >= 10x one shared cell (where that cell is costly)"
+            }
+            Target::StripedSingle => "hot element, P = 1: striped >= 0.8x bare fetch_add",
+            Target::StripedAll => "every element, P = 2: striped >= 0.9x own cells",
+            Target::StripedSums => "sums N = 1000 >= 0.8x Relaxed copy of N × S cells",
             Target::None => "(diagnostic, no target)",
         }
     }
@@ -168,6 +199,9 @@ impl Target {
             Target::LockPerOp | Target::WholeLoop => Some(0.9),
             Target::Snapshot => Some(0.8),
             Target::Python => Some(20.0),
+            Target::StripedOwn | Target::StripedSingle | Target::StripedSums => Some(0.8),
+            Target::StripedShared => Some(10.0),
+            Target::StripedAll => Some(0.9),
             Target::None => None,
         }
     }
@@ -552,15 +586,23 @@ fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut notes = Vec::new();
-    for procs in [1usize, 2] {
-        for n in [5usize, 1_000, 1_000_000] {
-            workload_rows(&cfg, procs, n, &mut rows);
+    if !cfg.hot_only {
+        for procs in [1usize, 2] {
+            for n in [5usize, 1_000, 1_000_000] {
+                workload_rows(&cfg, procs, n, &mut rows);
+            }
+        }
+        lock_rows(&cfg, &mut rows);
+        bulk_rows(&cfg, &mut rows);
+        snapshot_rows(&cfg, &mut rows);
+        python_rows(&cfg, &mut rows, &mut notes);
+    }
+    let scaling = bench_hot::hot_rows(&cfg, &mut rows, &mut notes);
+    if let Some(path) = &cfg.scaling_csv {
+        if let Err(e) = std::fs::write(path, scaling.csv()) {
+            return args::fail(&format!("writing {}", path.display()), &e);
         }
     }
-    lock_rows(&cfg, &mut rows);
-    bulk_rows(&cfg, &mut rows);
-    snapshot_rows(&cfg, &mut rows);
-    python_rows(&cfg, &mut rows, &mut notes);
     rows.sort_by_key(|r| r.target); // stable: measurement order within a target
 
     println!("| target | comparison | P | N | shmarray | baseline | ratio (range) | verdict |");
@@ -608,8 +650,10 @@ fn main() -> std::process::ExitCode {
         println!();
         println!("{note}");
     }
-    println!();
-    println!("{}", callgrind_table(&cfg).trim_end());
+    if !cfg.hot_only {
+        println!();
+        println!("{}", callgrind_table(&cfg).trim_end());
+    }
     eprintln!("bench_report took {:.1} s", started.elapsed().as_secs_f64());
     std::process::ExitCode::SUCCESS
 }

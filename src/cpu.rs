@@ -4,8 +4,8 @@
 //! The stripe is the CPU the thread runs on, masked to the (power of two) stripe count. On
 //! Linux the kernel keeps the current CPU number of every thread in the thread's `rseq`
 //! area (restartable sequences), which glibc 2.35 and later registers and locates through
-//! `__rseq_offset` from the thread pointer. Reading it is one load (about 2 ns here);
-//! `sched_getcpu()` measured about 20 ns on this project's machine (`BENCHMARKS.md`), as
+//! `__rseq_offset` from the thread pointer. Reading it takes two dependent loads;
+//! `sched_getcpu()` measured 14 to 21 ns on this project's machine (`BENCHMARKS.md`), as
 //! much as the add itself, so it is only the fallback: for a glibc without `rseq`, `rseq`
 //! disabled (`GLIBC_TUNABLES=glibc.pthread.rseq=0`), another C library or another
 //! architecture. The answer may be stale by the time it is used (the thread may migrate in
@@ -58,48 +58,80 @@ pub(crate) fn getcpu() -> usize {
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 mod rseq {
-    use crate::sync::{AtomicIsize, AtomicU32, Ordering};
+    use crate::sync::{AtomicIsize, Ordering};
 
-    /// `OFFSET` before the first lookup.
-    const UNKNOWN: isize = isize::MIN;
-    /// `OFFSET` when this process has no `rseq` area to read.
-    const ABSENT: isize = isize::MIN + 1;
-    /// `__rseq_offset`: where the `rseq` area is, relative to the thread pointer (the same
-    /// for every thread of the process).
-    static OFFSET: AtomicIsize = AtomicIsize::new(UNKNOWN);
-    /// Offset of `cpu_id` (an `i32`) in `struct rseq`, after `cpu_id_start`.
-    const CPU_ID: isize = 4;
+    /// `CPU_ID` before the first lookup (never a field offset: those are multiples of 4).
+    const UNKNOWN: isize = 1;
+    /// `CPU_ID` when this process has no `rseq` area to read.
+    const ABSENT: isize = 2;
+    /// Where `cpu_id` (an `i32`, after `cpu_id_start`) is, relative to the thread pointer:
+    /// `__rseq_offset + 4`, the same for every thread of the process.
+    static CPU_ID: AtomicIsize = AtomicIsize::new(UNKNOWN);
 
     /// The CPU number the kernel last stored for this thread, or `None` if there is no
     /// `rseq` area (or it is not registered for this thread).
+    ///
+    /// The hot path is two loads (the offset, then `cpu_id` through the thread pointer's
+    /// segment), because they sit between two locked adds, which let no later load start
+    /// early: every load in this chain is paid in full by every add.
     #[inline(always)]
     pub(super) fn cpu() -> Option<usize> {
         // Relaxed: the value is the same whoever stored it; any thread may look it up.
-        let mut offset = OFFSET.load(Ordering::Relaxed);
-        if offset == UNKNOWN {
+        let mut offset = CPU_ID.load(Ordering::Relaxed);
+        if offset & 3 != 0 {
             offset = lookup();
+            if offset == ABSENT {
+                return None;
+            }
         }
-        if offset == ABSENT {
-            return None;
-        }
-        let field = thread_pointer()
-            .wrapping_offset(offset + CPU_ID)
-            .cast::<u32>()
-            .cast_mut();
-        // SAFETY: glibc says (`__rseq_offset`, `__rseq_size` >= 8, checked in `lookup`) that
-        // every thread's registered `rseq` area lies at this offset from its thread pointer,
-        // for the thread's whole life: `cpu_id` is a 4-byte aligned u32 of this thread's
-        // own TLS, which only the kernel writes (on this thread's behalf, between its
-        // instructions). An atomic load reads it whole.
-        let raw = unsafe { AtomicU32::from_ptr(field) }.load(Ordering::Relaxed);
         // Negative: the area is not registered for this thread (-1 uninitialised, -2
         // registration failed).
-        usize::try_from(raw as i32).ok()
+        usize::try_from(load_cpu_id(offset)).ok()
+    }
+
+    /// `cpu_id`, at `offset` from the thread pointer.
+    #[inline(always)]
+    fn load_cpu_id(offset: isize) -> i32 {
+        let raw: i32;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: glibc says (`__rseq_offset`, `__rseq_size` >= 8, checked in `lookup`) that
+        // every thread's registered `rseq` area lies at this offset from its thread pointer
+        // (the %fs base), for the thread's whole life: `cpu_id` is a 4-byte aligned field of
+        // this thread's own TLS, which only the kernel writes, on this thread's behalf,
+        // between its instructions. One aligned 4-byte load reads it whole; nothing is
+        // written.
+        unsafe {
+            core::arch::asm!(
+                "mov {raw:e}, dword ptr fs:[{offset}]",
+                offset = in(reg) offset,
+                raw = lateout(reg) raw,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: as for x86-64; the thread pointer is `tpidr_el0`, and the field is read
+        // with one aligned 4-byte load.
+        unsafe {
+            core::arch::asm!(
+                "mrs {tp}, tpidr_el0",
+                "ldr {raw:w}, [{tp}, {offset}]",
+                tp = out(reg) _,
+                offset = in(reg) offset,
+                raw = lateout(reg) raw,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        raw
     }
 
     #[cold]
     #[inline(never)]
     fn lookup() -> isize {
+        // Relaxed: see `cpu`.
+        let known = CPU_ID.load(Ordering::Relaxed);
+        if known != UNKNOWN {
+            return known;
+        }
         let symbol = |name: &core::ffi::CStr| {
             // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks the name up.
             unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
@@ -112,33 +144,14 @@ mod rseq {
             // `unsigned int`, both set before `main` and constant after.
             let (offset, size) = unsafe { (*offset.cast::<isize>(), *size.cast::<u32>()) };
             // The area must reach past `cpu_id`; size 0 means rseq is disabled.
-            if size >= 8 && offset != UNKNOWN && offset != ABSENT {
-                offset
-            } else {
-                ABSENT
+            match offset.checked_add(4) {
+                Some(at) if size >= 8 && at & 3 == 0 => at,
+                _ => ABSENT,
             }
         };
         // Relaxed: see `cpu`.
-        OFFSET.store(found, Ordering::Relaxed);
+        CPU_ID.store(found, Ordering::Relaxed);
         found
-    }
-
-    /// The thread pointer, which `__rseq_offset` is relative to.
-    #[inline(always)]
-    fn thread_pointer() -> *const u8 {
-        let tp: *const u8;
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: reads the TCB's self-pointer at %fs:0 (the x86-64 TLS ABI); no memory is
-        // written, the stack is not touched.
-        unsafe {
-            core::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags));
-        }
-        #[cfg(target_arch = "aarch64")]
-        // SAFETY: reads the thread pointer register; no memory is touched.
-        unsafe {
-            core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nomem, nostack, preserves_flags));
-        }
-        tp
     }
 }
 

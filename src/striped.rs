@@ -453,18 +453,25 @@ impl<T: Element> StripedArray<T> {
         out
     }
 
-    /// `out[i]` = the sum over stripes of `read(cell i of the stripe)`, stripe after stripe.
+    /// `out[i]` = the sum over stripes of `read(cell i of the stripe)`, in stripe order.
+    /// Element after element, summing in a register: `stripes` loads and one store per
+    /// element (the stripes are read as `stripes` sequential streams, which the prefetcher
+    /// follows), no allocation.
     #[inline]
     #[track_caller]
     fn fold_stripes(&self, out: &mut [T], read: impl Fn(&T::Atomic) -> T) {
         if out.len() != self.len {
             length_mismatch(out.len(), self.len);
         }
-        out.fill(T::default());
-        for s in 0..self.stripes() {
-            for (o, cell) in out.iter_mut().zip(self.stripe(s)) {
-                *o = T::plus(*o, read(cell));
+        let base = self.base.as_ptr();
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut acc = T::default();
+            for s in 0..=self.mask {
+                // SAFETY: `s <= mask` and `i < len`: within stripe `s`, as in `stripe`.
+                let cell = unsafe { &*base.add(s * self.stride + i) };
+                acc = T::plus(acc, read(cell));
             }
+            *o = acc;
         }
     }
 }

@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const EXAMPLES: [&str; 5] = [
+const EXAMPLES: [&str; 6] = [
     "bench_report",
     "callgrind_ops",
     "granularity",
+    "hot_counter",
     "increment_all",
     "partitioned",
 ];
@@ -55,8 +56,12 @@ fn help_prints_the_usage_line_and_exits_0() {
 
 #[test]
 fn bad_arguments_print_the_usage_line_and_exit_2() {
-    let cases: [(&str, &[&str]); 12] = [
+    let cases: [(&str, &[&str]); 16] = [
         ("bench_report", &["--bogus"]),
+        ("bench_report", &["--scaling-csv"]),
+        ("hot_counter", &["x"]),
+        ("hot_counter", &["0"]),
+        ("hot_counter", &["2", "3", "4"]),
         ("bench_report", &["--python-mops"]),
         ("bench_report", &["--python-mops", "fast"]),
         ("callgrind_ops", &["--slow"]),

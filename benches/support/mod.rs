@@ -17,6 +17,8 @@
 //! runs rayon) and its destructors are never involved.
 #![allow(dead_code)] // each bench target uses a different part of this module
 
+pub mod hot;
+
 use shmarray::{ArrayGuard, SharedArray};
 use std::hint::black_box;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
