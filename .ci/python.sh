@@ -28,6 +28,6 @@ pip install ./python
 python -m pytest python/tests
 
 # The benchmark runs and its assertions hold (exact totals); its figures are for BENCHMARKS.md.
-python python/bench/reference.py 2 2000 5
+python python/bench/reference.py 2 2000 5 1
 
 bash .ci/leaks.sh

@@ -9,7 +9,11 @@ incrementing every element) four ways in one run, on the same machine:
 Prints increments per second and the two ratios the package is held to:
 fetch_add >= 10x the per-increment lock, and whole-pass lock >= 2x multiprocessing's.
 
-    python python/bench/reference.py [PROCS LOOPS N]      (default 2 20000 5)
+    python python/bench/reference.py [PROCS LOOPS N ROUNDS]      (default 2 20000 5 5)
+
+Each round runs the four ways one after another, in an order that rotates every round; the
+rates are medians over the rounds, and each ratio is the median of the per-round ratios, so
+that a change of machine load between two ways moves the range rather than the result.
 """
 
 import multiprocessing as mp
@@ -69,23 +73,40 @@ def run(make, target, procs, loops, n):
     return procs * loops * n / elapsed
 
 
+def median(xs):
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
 def main():
     mp.set_start_method("fork")
-    procs, loops, n = (int(a) for a in sys.argv[1:4]) if len(sys.argv) > 1 else (2, 20000, 5)
-    print(f"P={procs} processes x L={loops} loops x N={n} elements (start method fork)\n")
-    print(f"| {'way':<42} | {'M increments/s':>14} |")
-    print(f"|{'-' * 44}|{'-' * 16}:|")
-    rates = {}
-    for label, make, target in WAYS:
-        rates[label] = run(make, target, procs, loops, n)
-        print(f"| {label:<42} | {rates[label] / 1e6:>14.3f} |")
-    per_op = rates["shmarray.Array, fetch_add"] / rates["multiprocessing.Array, lock per increment"]
-    whole = rates["shmarray.Array, lock whole loop"] / rates["multiprocessing.Array, lock whole loop"]
+    args = [int(a) for a in sys.argv[1:5]]
+    procs, loops, n, rounds = args + [2, 20000, 5, 5][len(args):]
+    print(f"P={procs} processes x L={loops} loops x N={n} elements, {rounds} rounds "
+          f"(start method fork; the four ways alternate within each round, order rotating)\n")
+    rates = {label: [] for label, _, _ in WAYS}
+    for r in range(rounds):
+        for label, make, target in WAYS[r % len(WAYS):] + WAYS[:r % len(WAYS)]:
+            rates[label].append(run(make, target, procs, loops, n))
+    mp_op, mp_loop, shm_add, shm_loop = (rates[label] for label, _, _ in WAYS)
+    ratios = {
+        "fetch_add / multiprocessing lock per increment": ([a / b for a, b in zip(shm_add, mp_op)], 10),
+        "shmarray whole-loop lock / multiprocessing whole-loop lock": ([a / b for a, b in zip(shm_loop, mp_loop)], 2),
+    }
+    print(f"| {'way':<42} | {'M increments/s (median)':>23} | {'range':>15} |")
+    print(f"|{'-' * 44}|{'-' * 24}:|{'-' * 16}:|")
+    for label, _, _ in WAYS:
+        xs = rates[label]
+        print(f"| {label:<42} | {median(xs) / 1e6:>23.3f} | "
+              f"{min(xs) / 1e6:>6.3f} - {max(xs) / 1e6:<6.3f} |")
     print()
-    print(f"fetch_add / multiprocessing lock per increment: {per_op:.1f}x "
-          f"(target >= 10x: {'met' if per_op >= 10 else 'MISSED'})")
-    print(f"shmarray whole-loop lock / multiprocessing whole-loop lock: {whole:.1f}x "
-          f"(target >= 2x: {'met' if whole >= 2 else 'MISSED'})")
+    print(f"| {'ratio (median of the per-round ratios)':<58} | {'ratio':>6} | {'range':>13} | target |")
+    print(f"|{'-' * 60}|{'-' * 7}:|{'-' * 14}:|{'-' * 8}|")
+    for label, (xs, target) in ratios.items():
+        verdict = "met" if median(xs) >= target else "MISSED"
+        print(f"| {label:<58} | {median(xs):>5.1f}x | {min(xs):>5.1f} - {max(xs):<5.1f} | "
+              f">= {target}x {verdict} |")
 
 
 if __name__ == "__main__":

@@ -73,13 +73,20 @@ pub fn owner_died(region: &Region) -> PyErr {
     ))
 }
 
+/// The error for locking (or snapshotting) through one `Array` object while this thread
+/// holds the region's lock through another.
+fn held_elsewhere(region: &Region) -> PyErr {
+    PyRuntimeError::new_err(format!(
+        "{region}: this thread holds the lock through another Array object of the same \
+         region; use that object"
+    ))
+}
+
 /// A failed lock acquisition.
 pub fn lock_error(region: &Region, e: LockError) -> PyErr {
     match &e {
         LockError::OwnerDied => owner_died(region),
-        LockError::Deadlock => PyRuntimeError::new_err(format!(
-            "{region}: this thread holds the lock through another Array object of the same region"
-        )),
+        LockError::Deadlock => held_elsewhere(region),
         LockError::Os(source) => os_error(format!("{region}: {e}"), source),
         _ => PyTimeoutError::new_err(format!("{region}: {e}")),
     }
@@ -89,6 +96,7 @@ pub fn lock_error(region: &Region, e: LockError) -> PyErr {
 pub fn snapshot_error(region: &Region, e: SnapshotError) -> PyErr {
     match &e {
         SnapshotError::OwnerDied => owner_died(region),
+        SnapshotError::Deadlock => held_elsewhere(region),
         SnapshotError::Os(source) => os_error(format!("{region}: {e}"), source),
         _ => PyRuntimeError::new_err(format!("{region}: {e}")),
     }

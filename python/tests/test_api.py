@@ -137,6 +137,13 @@ def test_a_named_array_is_one_memory_for_every_opener(region_name):
     assert b[2] == 5  # still mapped after unlink
 
 
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_open_finds_the_type_code_in_the_region(code, region_name):
+    shmarray.Array(code, [1, 2], name=region_name)
+    opened = shmarray.Array.open(region_name)
+    assert (opened.typecode, opened[:]) == (code, [1, 2])
+
+
 def test_named_initializer_is_visible_to_openers(region_name):
     shmarray.Array("d", [1.5, 2.5], name=region_name)
     assert shmarray.Array.open(region_name)[:] == [1.5, 2.5]

@@ -102,3 +102,32 @@ def test_threads_taking_turns_lose_no_update():
     for t in threads:
         t.join(JOIN)
     assert arr.snapshot() == [800] * 5
+
+
+def test_a_child_forked_inside_the_lock_does_not_hold_it():
+    import multiprocessing as mp
+
+    import workers
+
+    ctx = mp.get_context("fork")
+    arr = shmarray.Array("i", 1)
+    queue = ctx.Queue()
+    with arr.get_lock():
+        child = ctx.Process(target=workers.try_lock_briefly, args=(arr, queue))
+        child.start()
+        got = queue.get(timeout=JOIN)
+        child.join(JOIN)
+    assert got is False, "the child took its parent's held lock for its own"
+    assert child.exitcode == 0
+
+
+def test_a_second_object_of_the_region_raises_instead_of_deadlocking(region_name):
+    a = shmarray.Array("q", 2, name=region_name)
+    b = shmarray.Array.open(region_name)
+    with a.get_lock():
+        with pytest.raises(RuntimeError, match="through another Array object"):
+            b.get_lock().acquire()
+        with pytest.raises(RuntimeError, match="through another Array object"):
+            b.snapshot()
+        b.fetch_add(0, 1)  # lock-free operations never wait
+    assert b.snapshot() == [1, 0]
