@@ -108,7 +108,11 @@
 //! is replaced by a model of its contract (mutual exclusion with acquire/release ordering,
 //! and an "owner died" report for the next locker after a holder dies). The model does not
 //! cover the kernel's robust-list handling, timeouts or `EDEADLK`: real-process tests in
-//! `tests/` cover those.
+//! `tests/` cover those. `.ci/loom-mutants.sh` checks that the models catch deliberate
+//! defects (missing fences, a counter never made odd, no death on panic).
+//!
+//! Miri runs the heap arrays' unit tests (`heap_*`) on the same model of the mutex, which
+//! under miri also reports `EDEADLK` and honours timeouts (`.ci/miri.sh`).
 //!
 //! # Platform
 //!

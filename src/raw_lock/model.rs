@@ -145,6 +145,21 @@ impl RawMutex {
         self.state.store(FREE_OWNER_DIED, Ordering::Release);
     }
 
+    /// Under miri: makes the mutex free again, as `pthread.rs`'s `reinit` (the stale-lock
+    /// reclaim of mapped regions, which miri cannot run, but which must build).
+    ///
+    /// # Safety
+    /// No other thread uses the mutex while this runs or holds it.
+    #[cfg(not(loom))]
+    #[allow(dead_code)]
+    pub(crate) unsafe fn reinit(&self) -> io::Result<()> {
+        // Relaxed: nobody else uses the mutex (this function's contract).
+        self.owner.store(0, Ordering::Relaxed);
+        // Release, as `unlock`.
+        self.state.store(FREE, Ordering::Release);
+        Ok(())
+    }
+
     /// # Safety
     /// Nobody uses the mutex again.
     pub(crate) unsafe fn destroy(&self) {}
