@@ -61,7 +61,8 @@ enum Command {
         json: bool,
     },
     /// Print a consistent snapshot of a region's values (for a striped array, the sums of
-    /// its stripes).
+    /// its stripes). Gives up after 5 seconds behind a lock holder that does not finish its
+    /// write.
     Dump {
         #[command(flatten)]
         target: Target,

@@ -76,6 +76,9 @@ pub fn open_as<T: Element>(origin: &Origin, layout: Layout) -> Result<Opened<T>,
     .map_err(|e| Failure::error(&e))
 }
 
+/// How long `dump` and `watch` wait for a consistent snapshot behind a lock holder.
+pub const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl<T: Element> Opened<T> {
     /// The number of elements.
     pub fn len(&self) -> usize {
@@ -86,10 +89,14 @@ impl<T: Element> Opened<T> {
     }
 
     /// Every value: a consistent snapshot of a dense array; the sums of a striped one (each
-    /// counting every add that finished before it began).
+    /// counting every add that finished before it began). A snapshot waits at most
+    /// [`SNAPSHOT_WAIT`] for a lock holder to finish its write, so a stopped or hung holder
+    /// cannot hang the tool.
     pub fn values(&self, origin: &Origin) -> Result<Vec<T>, Failure> {
         match self {
-            Opened::Dense(a) => a.snapshot().map_err(|e| Failure::about(origin, e)),
+            Opened::Dense(a) => a
+                .snapshot_timeout(SNAPSHOT_WAIT)
+                .map_err(|e| Failure::about(origin, e)),
             Opened::Striped(a) => Ok(a.sums()),
         }
     }

@@ -118,6 +118,16 @@ fn dump_refuses_data_a_dead_writer_left_half_written() {
 }
 
 #[test]
+fn dump_gives_up_behind_a_live_holder_in_mid_write() {
+    let name = TempName::new("cli-dump-held");
+    let array = SharedArray::<u64>::create(&name.0, 2).unwrap();
+    let holder = common::lock_in_child(&array, Some(1));
+    let line = fails(&["dump", &name.0], 1, &name.0);
+    assert!(line.contains("timed out"), "{line}");
+    common::kill_child(holder);
+}
+
+#[test]
 fn create_sets_the_mode_and_refuses_an_existing_name() {
     let name = TempName::new("cli-create");
     ok(&[
