@@ -1,4 +1,4 @@
-//! Hot counters (issue 11's table): P processes adding to one element, and to every one of
+//! Hot counters: P processes adding to one element, and to every one of
 //! N = 1000, as `StripedArray::add`, `SharedArray::fetch_add` and bare `fetch_add` on a
 //! shared cell or on cells of each process's own 128 bytes apart; and the read side,
 //! `sums_into` of N = 1000 against a Relaxed copy of N × stripes bare cells. Every sample

@@ -1,4 +1,4 @@
-//! `bench_report`'s hot-counter rows (issue 11's table): P processes adding to one element
+//! `bench_report`'s hot-counter rows: P processes adding to one element
 //! and to every one of N = 1000, as `StripedArray::add` against bare `fetch_add` on cells of
 //! each process's own (the limit) and on one shared cell, and against
 //! `SharedArray::fetch_add`; the read side, `sums_into` against a Relaxed copy of as many
