@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn header_fields_of_a_named_region_in_use_and_after() {
+    let _serial = common::serial();
     let name = TempName::new("inspect-fields");
     let arr = SharedArray::<i16>::create(&name.0, 1000).unwrap();
     let info = inspect(&name.0).unwrap();
@@ -43,6 +44,7 @@ fn header_fields_of_a_named_region_in_use_and_after() {
 
 #[test]
 fn a_lock_held_by_another_process_names_its_holder() {
+    let _serial = common::serial();
     let name = TempName::new("inspect-held");
     let arr = SharedArray::<u64>::create(&name.0, 4).unwrap();
     let pid = lock_in_child(&arr, None);
@@ -73,6 +75,7 @@ fn a_lock_held_by_another_process_names_its_holder() {
 
 #[test]
 fn a_holder_killed_holding_the_lock_shows_as_an_unrepaired_death() {
+    let _serial = common::serial();
     let name = TempName::new("inspect-died");
     let arr = SharedArray::<u64>::create(&name.0, 4).unwrap();
     // Killed half-way through a write.
@@ -94,6 +97,7 @@ fn a_holder_killed_holding_the_lock_shows_as_an_unrepaired_death() {
 
 #[test]
 fn a_file_region_is_inspected_by_path() {
+    let _serial = common::serial();
     let path = TempPath::new("inspect-file");
     let arr = SharedArray::<f32>::create_file(&path.0, 7).unwrap();
     let info = inspect_file(&path.0).unwrap();
@@ -111,6 +115,7 @@ fn a_file_region_is_inspected_by_path() {
 
 #[test]
 fn inspecting_needs_only_read_permission_and_takes_no_user_lock() {
+    let _serial = common::serial();
     let name = TempName::new("inspect-readonly");
     drop(SharedArray::<u8>::create(&name.0, 3).unwrap());
     let path = std::path::Path::new("/dev/shm").join(&name.0);
@@ -124,6 +129,7 @@ fn inspecting_needs_only_read_permission_and_takes_no_user_lock() {
 
 #[test]
 fn what_is_not_a_region_is_refused_and_left_alone() {
+    let _serial = common::serial();
     // Another program's segment in /dev/shm.
     let foreign = TempName::new("inspect-foreign");
     let foreign_path = std::path::Path::new("/dev/shm").join(&foreign.0);
@@ -169,6 +175,7 @@ fn what_is_not_a_region_is_refused_and_left_alone() {
 
 #[test]
 fn a_striped_region_shows_its_layout_and_stripes() {
+    let _serial = common::serial();
     let name = TempName::new("inspect-striped");
     let arr = shmarray::StripedArray::<i32>::options()
         .stripes(8)
@@ -188,6 +195,7 @@ fn a_striped_region_shows_its_layout_and_stripes() {
 
 #[test]
 fn a_region_of_every_element_type_is_described() {
+    let _serial = common::serial();
     fn check<T: shmarray::Element>(len: usize) {
         let path = TempPath::new("inspect-types");
         let _arr = SharedArray::<T>::create_file(&path.0, len).unwrap();

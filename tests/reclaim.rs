@@ -42,6 +42,7 @@ fn hold_lock_in_child(arr: &SharedArray<u64>, flag: usize) -> libc::pid_t {
 
 #[test]
 fn a_copy_of_a_locked_file_is_reclaimed_and_reports_the_open_write() {
+    let _serial = common::serial();
     let path = TempPath::new("locked-original");
     let copy = TempPath::new("locked-copy");
     let arr = SharedArray::<u64>::create_file(&path.0, 4).unwrap();
@@ -72,6 +73,7 @@ fn a_copy_of_a_locked_file_is_reclaimed_and_reports_the_open_write() {
 
 #[test]
 fn a_reclaimed_lock_excludes_as_before() {
+    let _serial = common::serial();
     let path = TempPath::new("unlocked-original");
     let copy = TempPath::new("reclaimed-copy");
     let arr = SharedArray::<u64>::create_file(&path.0, 4).unwrap();
@@ -102,6 +104,7 @@ fn a_reclaimed_lock_excludes_as_before() {
 
 #[test]
 fn open_gives_up_on_an_exclusive_flock_at_its_timeout_instead_of_blocking() {
+    let _serial = common::serial();
     let name = TempName::new("flock-ex");
     drop(SharedArray::<u64>::create(&name.0, 2).unwrap());
     let path = std::path::Path::new("/dev/shm").join(&name.0);

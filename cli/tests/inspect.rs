@@ -30,6 +30,7 @@ fn check_static(v: &Value, name: &str, ty: &str, code: &str, len: u64) {
 
 #[test]
 fn a_region_held_open_by_another_process() {
+    let _serial = common::serial();
     let name = TempName::new("cli-held-open");
     let array = SharedArray::<i32>::create(&name.0, 5).unwrap();
     let child = hold_open(&array);
@@ -56,6 +57,7 @@ fn a_region_held_open_by_another_process() {
 
 #[test]
 fn a_lock_held_by_another_process_names_it() {
+    let _serial = common::serial();
     let name = TempName::new("cli-locked");
     let array = SharedArray::<u64>::create(&name.0, 2).unwrap();
     let child = lock_in_child(&array, None);
@@ -81,6 +83,7 @@ fn a_lock_held_by_another_process_names_it() {
 
 #[test]
 fn a_holder_killed_holding_the_lock_shows_as_a_death() {
+    let _serial = common::serial();
     let name = TempName::new("cli-died");
     let array = SharedArray::<u64>::create(&name.0, 2).unwrap();
     kill_child(lock_in_child(&array, Some(1)));
@@ -121,6 +124,7 @@ fn a_holder_killed_holding_the_lock_shows_as_a_death() {
 
 #[test]
 fn a_file_region_by_path() {
+    let _serial = common::serial();
     let path = TempPath::new("cli-file");
     let _array = SharedArray::<f64>::create_file(&path.0, 3).unwrap();
     let p = path.0.to_str().unwrap();
@@ -137,6 +141,7 @@ fn a_file_region_by_path() {
 
 #[test]
 fn list_shows_regions_and_unreadable_ones_and_skips_other_files() {
+    let _serial = common::serial();
     let tag = "cli-list";
     let live = TempName::new(tag);
     let _live = SharedArray::<u16>::create(&live.0, 10).unwrap();
@@ -189,6 +194,7 @@ fn list_shows_regions_and_unreadable_ones_and_skips_other_files() {
 
 #[test]
 fn list_without_a_prefix_sees_every_region() {
+    let _serial = common::serial();
     let name = TempName::new("cli-list-all");
     let _array = SharedArray::<u8>::create(&name.0, 1).unwrap();
     let rows = json(&["list", "--json"]);
@@ -201,6 +207,7 @@ fn list_without_a_prefix_sees_every_region() {
 
 #[test]
 fn inspecting_what_is_not_a_region_fails_naming_it() {
+    let _serial = common::serial();
     let foreign = TempName::new("cli-inspect-foreign");
     std::fs::write(shm_path(&foreign.0), [9u8; 4096]).unwrap();
     let line = fails(&["inspect", &foreign.0], 1, &foreign.0);

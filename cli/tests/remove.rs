@@ -8,6 +8,7 @@ use shmarray::SharedArray;
 
 #[test]
 fn rm_removes_a_stale_region_and_refuses_one_in_use_unless_forced() {
+    let _serial = common::serial();
     let stale = TempName::new("cli-rm");
     drop(SharedArray::<u8>::create(&stale.0, 1).unwrap());
     assert_eq!(ok(&["rm", &stale.0]), "");
@@ -29,6 +30,7 @@ fn rm_removes_a_stale_region_and_refuses_one_in_use_unless_forced() {
 
 #[test]
 fn rm_never_removes_another_programs_file() {
+    let _serial = common::serial();
     let foreign = TempName::new("cli-rm-foreign");
     std::fs::write(shm_path(&foreign.0), [3u8; 4096]).unwrap();
     for args in [vec!["rm", &foreign.0], vec!["rm", "--force", &foreign.0]] {
@@ -40,6 +42,7 @@ fn rm_never_removes_another_programs_file() {
 
 #[test]
 fn gc_removes_every_stale_region_and_nothing_else() {
+    let _serial = common::serial();
     let tag = "cli-gc";
     let stale: Vec<TempName> = (0..3).map(|_| TempName::new(tag)).collect();
     for name in &stale {

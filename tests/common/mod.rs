@@ -158,6 +158,19 @@ pub fn wait_child_ok(mut child: Child) {
     }
 }
 
+/// Serialises the tests of one binary that fork long-lived children with those that need
+/// to see a region unused. A forked child inherits every descriptor the process has open at
+/// the fork, those of regions other tests made on other threads included, and with them
+/// those regions' "in use" `flock`: a region dropped by its test can then still look in use
+/// (or an opener cannot be its only user) until that child ends. Tests that take this run
+/// one at a time; a test that failed while holding it does not block the others.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A unique name for a named region, removed again when dropped (even if the test fails).
 pub struct TempName(pub String);
 
