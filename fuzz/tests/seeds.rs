@@ -161,7 +161,7 @@ fn header_seeds() -> BTreeMap<String, Vec<u8>> {
             seed("u64", 0, region(&[1u64]), |f| f.truncate(100)),
         ),
         (
-            "u8-zeros-never-published.NotReady",
+            "u8-zeros-never-published.Abandoned",
             seed("u8", 0, vec![0; 384], |_| {}),
         ),
         (
