@@ -49,11 +49,11 @@ impl<T: Element> ArcArrayGuard<T> {
         let target: &'a SharedArray<T> = unsafe { &*Arc::as_ptr(&array) };
         // A repair lock: a recorded death is the guard's `owner_died()`, not an error.
         let guard = take(target)?;
+        type Static<T> = ArrayGuard<'static, T>;
         // SAFETY: only the lifetime changes (same type otherwise, so same layout). The
         // guard's borrow of the array stays valid for as long as the `Arc` stored beside it,
         // per the invariant on the `guard` field.
-        let guard =
-            unsafe { core::mem::transmute::<ArrayGuard<'a, T>, ArrayGuard<'static, T>>(guard) };
+        let guard = unsafe { core::mem::transmute::<ArrayGuard<'a, T>, Static<T>>(guard) };
         Ok(ArcArrayGuard {
             guard: ManuallyDrop::new(guard),
             array,
