@@ -265,7 +265,7 @@ impl Control {
     pub(crate) unsafe fn reclaim(&self) -> io::Result<()> {
         // SAFETY: the caller is the region's only user (this function's contract).
         unsafe { self.lock.mutex.reinit() }?;
-        if self.seq.peek() & 1 == 1 {
+        if self.seq.write_open() {
             // Relaxed: published to later users by the release of our exclusive `flock`
             // (the kernel orders it) and, within this process, by the mutex.
             self.lock.owner_died.store(1, Ordering::Relaxed);
