@@ -20,7 +20,7 @@ mod support;
 
 mod args;
 
-use shmarray::SharedArray;
+use shmarray::{SharedArray, StripedArray};
 use std::process::{Command, ExitCode};
 use support::{BareCells, LockKind, Locks, Variant, Workload};
 
@@ -70,7 +70,10 @@ struct Case {
     raw: &'static str,
 }
 
-const CASES: [Case; 7] = [
+/// Stripes of the striped cases: fixed, so that the counts do not depend on the machine.
+const STRIPES: usize = 4;
+
+const CASES: [Case; 9] = [
     Case {
         what: "lock-free fetch_add, per element",
         key: "fetch_add",
@@ -112,6 +115,18 @@ const CASES: [Case; 7] = [
         key: "snapshot",
         ours: "arr.snapshot_into(out)",
         raw: "Relaxed copy of bare AtomicU64 cells",
+    },
+    Case {
+        what: "striped add, per element",
+        key: "striped_add",
+        ours: "striped.add(i, 1)",
+        raw: "bare AtomicU64 fetch_add",
+    },
+    Case {
+        what: "striped sums, per cell (N × 4 stripes)",
+        key: "striped_sums",
+        ours: "striped.sums_into(out)",
+        raw: "Relaxed copy of N × 4 bare AtomicU64 cells",
     },
 ];
 
@@ -157,8 +172,47 @@ fn run_case(key: &str, ours: bool, ops: u64) -> u64 {
             }
             passes * N as u64
         }
+        "striped_add" => {
+            if ours {
+                let striped = striped();
+                for _ in 0..passes {
+                    for i in 0..N {
+                        striped.add(i, 1);
+                    }
+                }
+            } else {
+                workload(Variant::BareAtomic, Variant::BareAtomic);
+            }
+            passes * N as u64
+        }
+        "striped_sums" => {
+            if ours {
+                let striped = striped();
+                let mut out = vec![0u64; N];
+                for _ in 0..passes {
+                    striped.sums_into(&mut out);
+                    std::hint::black_box(&mut out);
+                }
+            } else {
+                let bare = BareCells::new(N * STRIPES);
+                let mut out = vec![0u64; N * STRIPES];
+                for _ in 0..passes {
+                    bare.copy(&mut out);
+                    std::hint::black_box(&mut out);
+                }
+            }
+            passes * (N * STRIPES) as u64
+        }
         other => panic!("unknown case {other:?}"),
     }
+}
+
+/// The striped cases' array: `N` elements, [`STRIPES`] stripes, in an anonymous mapping.
+fn striped() -> StripedArray<u64> {
+    StripedArray::options()
+        .stripes(STRIPES)
+        .anonymous(N)
+        .expect("StripedArray")
 }
 
 /// Instructions callgrind counted for one run of `key` with `ops` operations, and the

@@ -108,29 +108,36 @@ fn sum_concurrent_with_adds_lies_within_its_bounds() {
 }
 
 /// Adds concurrent with takes lose nothing and count nothing twice: every take plus the
-/// final sum is every add. One writer per stripe, and a writer sharing the taker's stripe.
+/// final sum is every add. With two stripes, one writer per stripe and a writer sharing
+/// the taker's stripe; with four, every thread on its own stripe, and `take_all` sums the
+/// stripes four at a time.
 #[test]
 fn adds_concurrent_with_takes_lose_nothing() {
-    loom::model(|| {
-        let arr = striped(2, 2);
-        let writers: Vec<_> = (0..2)
-            .map(|_| {
-                let arr = arr.clone();
-                thread::spawn(move || {
-                    arr.add(0, 1);
-                    arr.add(1, 2);
-                })
+    for stripes in [2, 4] {
+        loom::model(move || takes_and_adds(stripes));
+    }
+}
+
+/// One run of the model of `adds_concurrent_with_takes_lose_nothing`.
+fn takes_and_adds(stripes: usize) {
+    let arr = striped(2, stripes);
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let arr = arr.clone();
+            thread::spawn(move || {
+                arr.add(0, 1);
+                arr.add(1, 2);
             })
-            .collect();
-        let first = arr.take(0);
-        let second = arr.take_all();
-        for w in writers {
-            w.join().expect("writer");
-        }
-        let rest = arr.sums();
-        assert_eq!(first + second[0] + rest[0], 2);
-        assert_eq!(second[1] + rest[1], 4);
-    });
+        })
+        .collect();
+    let first = arr.take(0);
+    let second = arr.take_all();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let rest = arr.sums();
+    assert_eq!(first + second[0] + rest[0], 2);
+    assert_eq!(second[1] + rest[1], 4);
 }
 
 /// Contrast: a sum is not a linearizable snapshot. Thread 1 adds 1 (stripe 1) and raises a
