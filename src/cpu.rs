@@ -181,35 +181,53 @@ pub(crate) fn current() -> usize {
         .unwrap_or(0)
 }
 
-/// The default stripe count: the number of CPUs this process may run on (its affinity
-/// mask), rounded up to a power of two, at most [`DEFAULT_MAX_STRIPES`].
+/// The default stripe count: enough stripes that every CPU this process may run on (its
+/// affinity mask) adds to a stripe of its own, at most [`DEFAULT_MAX_STRIPES`].
 pub(crate) fn default_stripes() -> usize {
-    allowed_cpus()
-        .max(1)
-        .next_power_of_two()
-        .min(DEFAULT_MAX_STRIPES)
+    stripes_covering(allowed_cpus())
 }
 
+/// The fewest stripes (a power of two, at most [`DEFAULT_MAX_STRIPES`]) that give every CPU
+/// of `cpus` a stripe of its own.
+///
+/// A CPU adds to stripe `cpu & (stripes - 1)`, so what counts is the highest CPU number,
+/// not how many CPUs there are: CPUs {0, 2} share stripe 0 of 2 stripes, and need 4. An
+/// empty set (no answer from the kernel) gets one stripe.
+fn stripes_covering(cpus: impl IntoIterator<Item = usize>) -> usize {
+    cpus.into_iter()
+        .max()
+        .map_or(1, |highest| highest.saturating_add(1))
+        .min(DEFAULT_MAX_STRIPES)
+        .next_power_of_two()
+}
+
+/// The CPUs this process may run on: its affinity mask, or, where there is none to read,
+/// CPUs 0 to `available_parallelism - 1`.
 #[cfg(target_os = "linux")]
-fn allowed_cpus() -> usize {
+fn allowed_cpus() -> Vec<usize> {
     // SAFETY: a zeroed cpu_set_t is a valid, empty set.
     let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
     // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is this thread.
     let rc = unsafe { libc::sched_getaffinity(0, core::mem::size_of_val(&set), &mut set) };
     if rc == 0 {
-        // SAFETY: `set` was filled in by the kernel.
-        let n = unsafe { libc::CPU_COUNT(&set) };
-        if let Ok(n) = usize::try_from(n) {
-            return n;
-        }
+        let bits = 8 * core::mem::size_of_val(&set);
+        // SAFETY: `set` was filled in by the kernel; `cpu` is below its size in bits.
+        return (0..bits)
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+            .collect();
     }
     // More CPUs than a cpu_set_t holds (over 1024), or no answer: what std can tell.
-    std::thread::available_parallelism().map_or(1, usize::from)
+    fallback_cpus()
 }
 
 #[cfg(not(target_os = "linux"))]
-fn allowed_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+fn allowed_cpus() -> Vec<usize> {
+    fallback_cpus()
+}
+
+/// CPUs 0 to `available_parallelism - 1`.
+fn fallback_cpus() -> Vec<usize> {
+    (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
 }
 
 #[cfg(all(test, not(loom)))]
@@ -219,8 +237,45 @@ mod tests {
     #[test]
     fn default_stripes_cover_the_allowed_cpus() {
         let n = default_stripes();
+        let cpus = allowed_cpus();
+        assert!(!cpus.is_empty());
         assert!(n.is_power_of_two() && n <= DEFAULT_MAX_STRIPES);
-        assert!(n >= allowed_cpus().min(DEFAULT_MAX_STRIPES));
+        // Every allowed CPU (up to the cap) lands on a stripe of its own.
+        let stripes: std::collections::HashSet<usize> = cpus
+            .iter()
+            .filter(|&&cpu| cpu < DEFAULT_MAX_STRIPES)
+            .map(|&cpu| cpu & (n - 1))
+            .collect();
+        assert_eq!(
+            stripes.len(),
+            cpus.iter().filter(|&&c| c < DEFAULT_MAX_STRIPES).count()
+        );
+    }
+
+    #[test]
+    fn the_highest_cpu_sets_the_stripe_count() {
+        let covering = |cpus: &[usize]| stripes_covering(cpus.iter().copied());
+        assert_eq!(covering(&[]), 1);
+        assert_eq!(covering(&[0]), 1);
+        assert_eq!(covering(&[0, 1]), 2);
+        // Two CPUs, but counting them would give 2 stripes and both would add to stripe 0.
+        assert_eq!(covering(&[0, 2]), 4);
+        assert_eq!(covering(&[5]), 8);
+        assert_eq!(covering(&[3, 1]), 4);
+        assert_eq!(covering(&[0, 1, 2, 3, 4]), 8);
+        assert_eq!(covering(&[63]), 64);
+        // Capped: CPUs past the cap share stripes.
+        assert_eq!(covering(&[64]), DEFAULT_MAX_STRIPES);
+        assert_eq!(covering(&[0, 1000]), DEFAULT_MAX_STRIPES);
+        assert_eq!(covering(&[usize::MAX]), DEFAULT_MAX_STRIPES);
+        // Every CPU of a covered set gets a stripe of its own.
+        for cpus in [&[0, 2][..], &[1, 4, 6], &[7, 8, 9]] {
+            let n = covering(cpus);
+            let mut stripes: Vec<usize> = cpus.iter().map(|c| c & (n - 1)).collect();
+            stripes.sort_unstable();
+            stripes.dedup();
+            assert_eq!(stripes.len(), cpus.len(), "{cpus:?} in {n} stripes");
+        }
     }
 
     #[cfg(all(

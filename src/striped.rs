@@ -52,8 +52,9 @@ use crate::region::Region;
 /// runs on (`sched_getcpu`, answered by glibc from the kernel's `rseq` area without a system
 /// call). A thread that migrates between reading its CPU and adding is still counted
 /// exactly: the add is atomic on whichever stripe it hits; it only shares a line briefly.
-/// The default stripe count is the number of CPUs this process may run on
-/// (`sched_getaffinity`), rounded up to a power of two, **at most 64**; set another with
+/// The default stripe count gives every CPU this process may run on (`sched_getaffinity`)
+/// a stripe of its own: the highest such CPU number plus one, rounded up to a power of two,
+/// **at most 64** (a process allowed CPUs {0, 2} gets 4 stripes, not 2); set another with
 /// [`options`](Self::options)`.stripes(n)` (a power of two up to 1024). CPUs whose numbers
 /// are equal modulo the stripe count share a stripe.
 ///
