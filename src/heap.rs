@@ -95,22 +95,32 @@ impl<T: Element> AlignedCells<T> {
         core::alloc::Layout::from_size_align(size, align).ok()
     }
 
-    /// `count` zero cells, or `None` if their size overflows.
-    pub(crate) fn zeros(count: usize) -> Option<AlignedCells<T>> {
-        let layout = Self::layout(count)?;
+    /// `count` zero cells. If their size overflows or exceeds `isize::MAX` bytes, the error
+    /// is `too_large()`; if the allocator refuses them, [`CreateError::OutOfSpace`]. Neither
+    /// panics nor aborts.
+    pub(crate) fn zeros(
+        count: usize,
+        too_large: impl Fn() -> CreateError,
+    ) -> Result<AlignedCells<T>, CreateError> {
+        let layout = Self::layout(count).ok_or_else(&too_large)?;
         let ptr = if layout.size() == 0 {
             // No allocation: any non-null, aligned address serves zero-sized storage.
-            NonNull::new(layout.align() as *mut T::Atomic)?
+            // (An alignment is never zero, so `too_large` is never called here.)
+            NonNull::new(layout.align() as *mut T::Atomic).ok_or_else(too_large)?
         } else {
             // SAFETY: the layout has a non-zero size.
             let raw = unsafe { std::alloc::alloc(layout) }.cast::<T::Atomic>();
-            NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+            NonNull::new(raw).ok_or_else(|| CreateError::OutOfSpace {
+                region: Origin::Heap,
+                bytes: layout.size(),
+                source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+            })?
         };
         for k in 0..count {
             // SAFETY: `k < count` cells fit in the allocation, which nobody else sees yet.
             unsafe { ptr.as_ptr().add(k).write(T::new_cell(T::default())) };
         }
-        Some(AlignedCells { ptr, count })
+        Ok(AlignedCells { ptr, count })
     }
 }
 

@@ -117,19 +117,15 @@ impl<T: Element> StripedArray<T> {
     /// with other processes, but running the same code as a shared one (what the crate's
     /// loom models and property tests use). `stripes` has been checked.
     pub(crate) fn heap(len: usize, stripes: usize) -> Result<StripedArray<T>, CreateError> {
-        let too_large = CreateError::TooLarge {
+        let too_large = || CreateError::TooLarge {
             region: Origin::Heap,
             len,
             elem_size: core::mem::size_of::<T>(),
         };
-        let stride = match stripe_cells(len, core::mem::size_of::<T::Atomic>()) {
-            Some(stride) => stride,
-            None => return Err(too_large),
-        };
-        let cells = match stride.checked_mul(stripes).and_then(AlignedCells::zeros) {
-            Some(cells) => cells,
-            None => return Err(too_large),
-        };
+        let count = stripe_cells(len, core::mem::size_of::<T::Atomic>())
+            .and_then(|stride| stride.checked_mul(stripes).map(|count| (stride, count)));
+        let (stride, count) = count.ok_or_else(too_large)?;
+        let cells = AlignedCells::zeros(count, too_large)?;
         Ok(StripedArray {
             base: cells.ptr,
             len,
@@ -159,9 +155,16 @@ impl<T: Element> StripedArray<T> {
     /// not shared with other processes, but running the same code as a shared one.
     ///
     /// # Errors
-    /// [`CreateError::TooLarge`] if `len × stripes` cells overflow.
+    /// [`CreateError::TooLarge`] if `len × stripes` cells overflow (or exceed `isize::MAX`
+    /// bytes), [`CreateError::OutOfSpace`] if the allocator cannot give them; never a panic
+    /// or an allocation abort.
     ///
     /// ```
+    /// use shmarray::{CreateError, StripedArray};
+    /// assert!(matches!(
+    ///     StripedArray::<u64>::new_heap(usize::MAX / 2),
+    ///     Err(CreateError::TooLarge { .. })
+    /// ));
     /// let arr = shmarray::StripedArray::<i32>::new_heap(3)?;
     /// arr.sub(0, 4);
     /// assert_eq!(arr.sums(), [-4, 0, 0]);
@@ -601,6 +604,59 @@ mod tests {
             assert_eq!(out, expected, "{stripes} stripes");
             assert_eq!(arr.take_all(), expected, "{stripes} stripes");
             assert_eq!(arr.sums(), vec![0; len], "{stripes} stripes");
+        }
+    }
+
+    /// Heap arrays refuse impossible sizes as dense ones do: an error, never a panic or an
+    /// allocation abort. Too large to describe (over `isize::MAX` bytes, or `len × stripes`
+    /// overflowing) is `TooLarge`; describable but more than the allocator gives is
+    /// `OutOfSpace`.
+    #[test]
+    fn huge_heap_arrays_are_errors_not_aborts() {
+        let elem_size = core::mem::size_of::<u64>();
+        for (len, stripes) in [
+            (usize::MAX, 1),
+            (usize::MAX / 2, 1),
+            (usize::MAX / 2, 2),
+            (isize::MAX as usize / 8 + 1, 1),
+            (isize::MAX as usize / 16 + 1, 2),
+            (usize::MAX / 1024, 1024),
+        ] {
+            let err = StripedArray::<u64>::heap(len, stripes).expect_err("an impossible size");
+            assert!(
+                matches!(err, CreateError::TooLarge { len: l, elem_size: e, .. }
+                    if l == len && e == elem_size),
+                "len {len}, {stripes} stripes: {err:?}"
+            );
+        }
+        // 2^62 bytes: a valid layout that no allocator gives.
+        let err = StripedArray::<u64>::heap(1 << 58, 2).expect_err("4 EiB");
+        assert!(
+            matches!(err, CreateError::OutOfSpace { bytes, .. } if bytes == 1 << 62),
+            "{err:?}"
+        );
+    }
+
+    /// Mapped arrays whose `len × stripes × size` overflows are `TooLarge`, never a panic.
+    #[test]
+    fn mapped_sizes_that_overflow_are_too_large() {
+        let path =
+            std::env::temp_dir().join(format!("shmarray-striped-too-large-{}", std::process::id()));
+        for (len, stripes) in [
+            (usize::MAX, 1),
+            (usize::MAX / 8, 2),
+            (usize::MAX / 1024, 1024),
+            (isize::MAX as usize / 16 + 1, 2),
+        ] {
+            let options = StripedArray::<u64>::options().stripes(stripes);
+            for result in [options.anonymous(len), options.create_file(&path, len)] {
+                let err = result.expect_err("an impossible size");
+                assert!(
+                    matches!(err, CreateError::TooLarge { len: l, .. } if l == len),
+                    "len {len}, {stripes} stripes: {err:?}"
+                );
+            }
+            assert!(!path.exists(), "a refused create_file left a file");
         }
     }
 
