@@ -10,9 +10,14 @@
 #   counter_not_odd          seqlock.rs: a write never makes the counter odd
 #   no_death_on_panic        guard.rs: a guard dropped while panicking ends the write
 #   reader_death_is_a_death  control.rs: a holder's death is recorded with the counter even
+#   seqlock_off_snapshot_unlocked  snapshot.rs: without the seqlock, snapshots still read
+#                            optimistically (no counter guards them)
+#   seqlock_off_counter_rule control.rs: without the seqlock, a death is judged by the
+#                            counter, which no write touches
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mutants=(no_release_fence no_acquire_fence counter_not_odd no_death_on_panic reader_death_is_a_death)
+mutants=(no_release_fence no_acquire_fence counter_not_odd no_death_on_panic reader_death_is_a_death
+  seqlock_off_snapshot_unlocked seqlock_off_counter_rule)
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
 # The loom build's own target dir and flags (as .ci/loom.sh): only the crate is rebuilt.
 export RUSTFLAGS="--cfg loom"

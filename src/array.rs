@@ -4,6 +4,7 @@ use crate::control::Control;
 use crate::element::{Element, Integer, TypeCode};
 use crate::error::CreateError;
 use crate::heap::HeapStorage;
+use crate::seqlock::Seqlock;
 use crate::storage::Storage;
 use crate::sync::{AtomicBool, Ordering};
 use core::fmt;
@@ -17,8 +18,8 @@ use crate::{
     error::OpenError,
     header::{Shape, DATA_OFFSET},
     layout::Layout,
-    options::RegionOptions,
     region::Region,
+    region_options::RegionOptions,
 };
 use std::path::Path;
 #[cfg(not(loom))]
@@ -70,6 +71,8 @@ pub struct SharedArray<T: Element> {
     /// took it. Written only by the lock's holder, so the lock orders every access; still
     /// set when the handle drops only if a guard was forgotten (`guard.rs`).
     pub(crate) held_here: AtomicBool,
+    /// Whether locked writes keep the seqlock counter, as the region's header says.
+    pub(crate) seqlock: Seqlock,
     /// Dropped by `Drop for SharedArray` unless a forgotten guard of another thread still
     /// holds the lock, in which case it is leaked.
     _storage: ManuallyDrop<Storage<HeapStorage<T>>>,
@@ -99,12 +102,15 @@ pub(crate) fn index_out_of_bounds(index: usize, len: usize) -> ! {
 }
 
 impl<T: Element> SharedArray<T> {
-    fn from_heap(storage: HeapStorage<T>) -> SharedArray<T> {
+    fn from_heap(storage: HeapStorage<T>, seqlock: Seqlock) -> SharedArray<T> {
+        // Caches the process ID before any guard can ask for it (`pid::cached`).
+        crate::pid::current();
         SharedArray {
             cells: storage.cells.cast::<T::Atomic>(),
             len: storage.cells.len(),
             control: storage.control,
             held_here: AtomicBool::new(false),
+            seqlock,
             _storage: ManuallyDrop::new(Storage::Heap(storage)),
         }
     }
@@ -130,7 +136,7 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn new_heap(len: usize) -> Result<SharedArray<T>, CreateError> {
-        Self::heap_from(len, core::iter::repeat_n(T::default(), len))
+        Self::heap_from(len, core::iter::repeat_n(T::default(), len), Seqlock::On)
     }
 
     /// An array holding a copy of `values` in this process's heap; see
@@ -145,14 +151,15 @@ impl<T: Element> SharedArray<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn from_slice_heap(values: &[T]) -> Result<SharedArray<T>, CreateError> {
-        Self::heap_from(values.len(), values.iter().copied())
+        Self::heap_from(values.len(), values.iter().copied(), Seqlock::On)
     }
 
-    fn heap_from(
+    pub(crate) fn heap_from(
         len: usize,
         values: impl Iterator<Item = T>,
+        seqlock: Seqlock,
     ) -> Result<SharedArray<T>, CreateError> {
-        HeapStorage::new(len, values).map(Self::from_heap)
+        HeapStorage::new(len, values).map(|storage| Self::from_heap(storage, seqlock))
     }
 
     /// The number of elements.
@@ -187,6 +194,22 @@ impl<T: Element> SharedArray<T> {
     #[inline]
     pub fn type_code(&self) -> TypeCode {
         T::TYPE_CODE
+    }
+
+    /// True if locked writes keep the seqlock counter, so that
+    /// [`snapshot`](Self::snapshot) can read without taking the lock: the default, chosen
+    /// when the region was created ([`ArrayOptions::seqlock`](crate::ArrayOptions::seqlock))
+    /// and read from its header by every opener.
+    ///
+    /// ```
+    /// use shmarray::SharedArray;
+    /// assert!(SharedArray::<u8>::new(1)?.has_seqlock());
+    /// assert!(!SharedArray::<u8>::options().seqlock(false).anonymous(1)?.has_seqlock());
+    /// # Ok::<(), shmarray::CreateError>(())
+    /// ```
+    #[inline]
+    pub fn has_seqlock(&self) -> bool {
+        self.seqlock == Seqlock::On
     }
 
     /// The cells as a slice of atomics.
@@ -572,13 +595,17 @@ impl<T: Element> SharedArray<T> {
         Shape::of::<T>(Layout::Dense, len, 1)
     }
 
-    fn from_region(region: Region, len: usize) -> SharedArray<T> {
+    /// The array over `region`, whose header describes `shape`.
+    fn from_region(region: Region, shape: Shape) -> SharedArray<T> {
+        // Caches the process ID before any guard can ask for it (`pid::cached`).
+        crate::pid::current();
         SharedArray {
             cells: NonNull::new(region.cells_ptr().cast::<T::Atomic>())
                 .expect("a mapping is never at address zero"),
-            len,
+            len: shape.len,
             control: NonNull::from(region.header().control()),
             held_here: AtomicBool::new(false),
+            seqlock: shape.seqlock(),
             _storage: ManuallyDrop::new(Storage::Mapped(region)),
         }
     }
@@ -590,10 +617,12 @@ impl<T: Element> SharedArray<T> {
         len: usize,
         init: Option<&[T]>,
         opts: &RegionOptions,
+        seqlock: Seqlock,
     ) -> Result<SharedArray<T>, CreateError> {
         const { assert!(DATA_OFFSET % core::mem::align_of::<T::Atomic>() == 0) };
-        let region = Region::create(origin, Self::shape(len), opts.mode)?;
-        let mut array = Self::from_region(region, len);
+        let shape = Self::shape(len).with_seqlock(seqlock);
+        let region = Region::create(origin, shape, opts.mode)?;
+        let mut array = Self::from_region(region, shape);
         if let Some(values) = init {
             for (cell, &v) in array.cells().iter().zip(values) {
                 // Relaxed: published by the Release store in `publish` below.
@@ -610,8 +639,15 @@ impl<T: Element> SharedArray<T> {
     pub(crate) fn make_anonymous(
         len: usize,
         init: Option<&[T]>,
+        seqlock: Seqlock,
     ) -> Result<SharedArray<T>, CreateError> {
-        Self::make(Origin::Anonymous, len, init, &RegionOptions::default())
+        Self::make(
+            Origin::Anonymous,
+            len,
+            init,
+            &RegionOptions::default(),
+            seqlock,
+        )
     }
 
     /// Creates the named array `name`: the terminal of `create` and `create_from_slice`.
@@ -620,8 +656,9 @@ impl<T: Element> SharedArray<T> {
         len: usize,
         init: Option<&[T]>,
         opts: &RegionOptions,
+        seqlock: Seqlock,
     ) -> Result<SharedArray<T>, CreateError> {
-        Self::make(Origin::Named(name.to_owned()), len, init, opts)
+        Self::make(Origin::Named(name.to_owned()), len, init, opts, seqlock)
     }
 
     /// Creates the array file `path`: the terminal of `create_file`.
@@ -629,20 +666,21 @@ impl<T: Element> SharedArray<T> {
         path: &Path,
         len: usize,
         opts: &RegionOptions,
+        seqlock: Seqlock,
     ) -> Result<SharedArray<T>, CreateError> {
-        Self::make(Origin::File(path.to_owned()), len, None, opts)
+        Self::make(Origin::File(path.to_owned()), len, None, opts, seqlock)
     }
 
     /// Opens the named array `name`: the terminal of `open`.
     pub(crate) fn attach_named(name: &str, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
         let (region, shape) = Region::open_named(name, Self::shape(0), timeout)?;
-        Ok(Self::from_region(region, shape.len))
+        Ok(Self::from_region(region, shape))
     }
 
     /// Opens the array file `path`: the terminal of `open_file`.
     pub(crate) fn attach_file(path: &Path, timeout: Duration) -> Result<SharedArray<T>, OpenError> {
         let (region, shape) = Region::open_file(path, Self::shape(0), timeout)?;
-        Ok(Self::from_region(region, shape.len))
+        Ok(Self::from_region(region, shape))
     }
 
     /// An array of `len` zeros in an anonymous shared mapping, inherited by children across

@@ -23,7 +23,7 @@
 //!   left open, so the outcome is the same whether the panic unwinds or aborts the process.
 
 use crate::raw_lock::{Acquired, Peeked, RawLockError};
-use crate::seqlock::SeqCount;
+use crate::seqlock::{SeqCount, Seqlock};
 use crate::sync::{AtomicU32, Ordering, RawMutex};
 use crossbeam_utils::CachePadded;
 use std::io;
@@ -71,6 +71,19 @@ pub(crate) enum WriteRefused {
     Raw(RawLockError),
 }
 
+/// What [`Control::lock_write`] got.
+#[derive(Debug)]
+pub(crate) enum WriteLock {
+    /// The lock is held, healthy, and a write is open under this odd counter value (0 with
+    /// the seqlock off).
+    Open(u64),
+    /// The lock is held (cleanly acquired), but a death is recorded: for
+    /// [`Control::lock_write_slow`], as `Slow(Ok(Acquired::Clean))`.
+    Unhealthy,
+    /// Anything else, for [`Control::lock_write_slow`]: the acquisition's outcome.
+    Slow(Result<Acquired, RawLockError>),
+}
+
 /// A held lock, as the control block sees it.
 #[derive(Debug)]
 pub(crate) struct Held {
@@ -113,25 +126,41 @@ impl Control {
         }
     }
 
-    fn acquire(&self, wait: Wait) -> Result<Held, RawLockError> {
+    fn acquire(&self, wait: Wait, seqlock: Seqlock) -> Result<Held, RawLockError> {
         let how = self.take(wait)?;
-        self.held(how)
+        Ok(self.held(how, seqlock))
     }
 
-    /// What a successful acquisition means: records a death the raw mutex reported.
-    fn held(&self, how: Acquired) -> Result<Held, RawLockError> {
-        // A holder died. Only a write it left open can have left the data half-written; a
-        // holder that died with the counter even (a snapshot reader in its fallback, or a
-        // writer before its first store or after its last) left nothing to repair.
+    /// What a successful acquisition means: records a death the raw mutex reported, or that
+    /// an open write shows.
+    fn held(&self, how: Acquired, seqlock: Seqlock) -> Held {
+        let died = match seqlock {
+            // A holder died. Only a write it left open can have left the data half-written;
+            // a holder that died with the counter even (a snapshot reader in its fallback, or
+            // a writer before its first store or after its last) left nothing to repair.
+            Seqlock::On => {
+                how == Acquired::OwnerDied
+                    && (self.seq.write_open() || cfg!(shmarray_mutant = "reader_death_is_a_death"))
+            }
+            // No counter says whether a write was open: every holder's death counts.
+            // (Mutant for `.ci/loom-mutants.sh`: judge by the untouched counter anyway.)
+            Seqlock::Off => {
+                how == Acquired::OwnerDied
+                    && (!cfg!(shmarray_mutant = "seqlock_off_counter_rule")
+                        || self.seq.write_open())
+            }
+        };
+        // An odd counter at a clean acquisition is an unfinished write too. Every path that
+        // releases the lock with the counter odd records the death first, so this only
+        // restates what `owner_died` already says; `lock_write`'s fast path relies on it.
+        let open = seqlock == Seqlock::On && self.seq.write_open();
         // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
-        if how == Acquired::OwnerDied
-            && (self.seq.write_open() || cfg!(shmarray_mutant = "reader_death_is_a_death"))
-        {
+        if died || (open && self.lock.owner_died.load(Ordering::Relaxed) == 0) {
             self.lock.owner_died.store(1, Ordering::Relaxed);
-            return Ok(Held { owner_died: true });
+            return Held { owner_died: true };
         }
         let owner_died = self.lock.owner_died.load(Ordering::Relaxed) != 0;
-        Ok(Held { owner_died })
+        Held { owner_died }
     }
 
     /// Reads the lock word, the owner-died flag and the seqlock counter with atomic loads:
@@ -147,34 +176,55 @@ impl Control {
         }
     }
 
-    /// Takes the lock to write: on success the seqlock counter is odd until
-    /// [`Control::unlock_write`]. Returns the odd counter value and whether a dead holder's
-    /// work is unrepaired.
+    /// Takes the lock to write. The fast path, inline: a clean acquisition of a healthy lock
+    /// ([`WriteLock::Open`]); with the seqlock on, the counter is then odd until
+    /// [`Control::unlock_write`]. Anything else is for [`Control::lock_write_slow`].
+    ///
+    /// With the seqlock on, one load of the counter checks for a recorded death too: a death
+    /// is recorded exactly when the lock is free with the counter odd (see `held`), so an
+    /// even counter means no death, and the `owner_died` word is not read.
+    #[inline(always)]
+    pub(crate) fn lock_write(&self, wait: Wait, seqlock: Seqlock) -> WriteLock {
+        match self.take(wait) {
+            Ok(Acquired::Clean) => {}
+            other => return WriteLock::Slow(other),
+        }
+        let open = match seqlock {
+            Seqlock::On => self.seq.begin_write_if_closed(),
+            // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
+            Seqlock::Off => (self.lock.owner_died.load(Ordering::Relaxed) == 0).then_some(0),
+        };
+        match open {
+            Some(odd) => WriteLock::Open(odd),
+            None => WriteLock::Unhealthy,
+        }
+    }
+
+    /// The rest of [`Control::lock_write`]: an acquisition that failed, or found a holder's
+    /// death (reported by the mutex now, or recorded before). Returns the odd counter value
+    /// (0 with the seqlock off) and whether a dead holder's work is unrepaired.
     ///
     /// Unless `repair` is set, a recorded death is refused: the lock is released again,
     /// before any write is opened, and the result is [`WriteRefused::OwnerDied`].
-    #[inline]
-    pub(crate) fn lock_write(&self, wait: Wait, repair: bool) -> Result<(Held, u64), WriteRefused> {
-        let how = self.take(wait).map_err(WriteRefused::Raw)?;
-        // The fast path, inline: a clean acquisition and no death on record.
-        // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
-        if how == Acquired::Clean && self.lock.owner_died.load(Ordering::Relaxed) == 0 {
-            let odd = self.seq.begin_write();
-            return Ok((Held { owner_died: false }, odd));
-        }
-        self.lock_write_slow(how, repair)
-    }
-
     #[cold]
     #[inline(never)]
-    fn lock_write_slow(&self, how: Acquired, repair: bool) -> Result<(Held, u64), WriteRefused> {
-        let held = self.held(how).map_err(WriteRefused::Raw)?;
+    pub(crate) fn lock_write_slow(
+        &self,
+        taken: Result<Acquired, RawLockError>,
+        seqlock: Seqlock,
+        repair: bool,
+    ) -> Result<(Held, u64), WriteRefused> {
+        let how = taken.map_err(WriteRefused::Raw)?;
+        let held = self.held(how, seqlock);
         if held.owner_died && !repair {
-            // SAFETY: `acquire` just gave this thread the lock; no write was opened.
+            // SAFETY: `take` just gave this thread the lock; no write was opened.
             unsafe { self.lock.mutex.unlock() };
             return Err(WriteRefused::OwnerDied);
         }
-        let odd = self.seq.begin_write();
+        let odd = match seqlock {
+            Seqlock::On => self.seq.begin_write(),
+            Seqlock::Off => 0,
+        };
         Ok((held, odd))
     }
 
@@ -184,15 +234,16 @@ impl Control {
         self.lock.owner_died.store(0, Ordering::Relaxed);
     }
 
-    /// Ends a write and releases the lock. If a death is still unrepaired, the counter stays
+    /// Ends a write and releases the lock. `unrepaired`: a death is still recorded (the
+    /// holder's guard knows; only it can have cleared the record): then the counter stays
     /// odd so that snapshot readers keep refusing the data.
     ///
     /// # Safety
-    /// The calling thread holds the lock, taken by `lock_write`, which returned `odd`.
-    #[inline]
-    pub(crate) unsafe fn unlock_write(&self, odd: u64) {
-        // Relaxed: holder-only field.
-        if self.lock.owner_died.load(Ordering::Relaxed) == 0 {
+    /// The calling thread holds the lock, taken by `lock_write` with this `seqlock`, which
+    /// returned `odd`.
+    #[inline(always)]
+    pub(crate) unsafe fn unlock_write(&self, odd: u64, seqlock: Seqlock, unrepaired: bool) {
+        if seqlock == Seqlock::On && !unrepaired {
             self.seq.end_write(odd);
         }
         // SAFETY: the caller holds the lock (this function's contract).
@@ -218,8 +269,8 @@ impl Control {
     /// stays on this thread's robust list after its memory is unmapped or freed.
     ///
     /// Returns `false` if another thread or process holds the lock.
-    pub(crate) fn release_before_drop(&self) -> bool {
-        match self.acquire(Wait::No) {
+    pub(crate) fn release_before_drop(&self, seqlock: Seqlock) -> bool {
+        match self.acquire(Wait::No, seqlock) {
             Ok(_) => {
                 // SAFETY: `acquire` just gave this thread the lock, without opening a write.
                 unsafe { self.lock.mutex.unlock() };
@@ -238,8 +289,8 @@ impl Control {
     /// Takes the lock to read without opening a write (the snapshot fallback). The caller
     /// must not trust the data if `Held::owner_died` is set: a dead writer may have left it
     /// half-written.
-    pub(crate) fn lock_read(&self, wait: Wait) -> Result<Held, RawLockError> {
-        self.acquire(wait)
+    pub(crate) fn lock_read(&self, wait: Wait, seqlock: Seqlock) -> Result<Held, RawLockError> {
+        self.acquire(wait, seqlock)
     }
 
     /// Releases a lock taken by `lock_read`.
@@ -261,11 +312,18 @@ impl Control {
     /// # Safety
     /// No other thread or process uses this control block while this runs: the caller holds
     /// the region's `flock` exclusively, and no array of this process maps it.
+    ///
+    /// With the seqlock off there is no counter to tell: a lock word that is not free (its
+    /// holder is gone, since nobody else uses the region) counts as an open write.
     #[cfg(not(loom))]
-    pub(crate) unsafe fn reclaim(&self) -> io::Result<()> {
+    pub(crate) unsafe fn reclaim(&self, seqlock: Seqlock) -> io::Result<()> {
+        let open = match seqlock {
+            Seqlock::On => self.seq.write_open(),
+            Seqlock::Off => self.lock.mutex.peek() != Some(Peeked::Free),
+        };
         // SAFETY: the caller is the region's only user (this function's contract).
         unsafe { self.lock.mutex.reinit() }?;
-        if self.seq.write_open() {
+        if open {
             // Relaxed: published to later users by the release of our exclusive `flock`
             // (the kernel orders it) and, within this process, by the mutex.
             self.lock.owner_died.store(1, Ordering::Relaxed);

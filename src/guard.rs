@@ -1,10 +1,10 @@
 //! [`ArrayGuard`]: the array's cross-process lock, held; and the methods that take it.
 
 use crate::array::SharedArray;
-use crate::control::{Held, Wait, WriteRefused};
+use crate::control::{Held, Wait, WriteLock, WriteRefused};
 use crate::element::Element;
 use crate::error::LockError;
-use crate::raw_lock::RawLockError;
+use crate::raw_lock::{Acquired, RawLockError};
 use crate::sync::Ordering;
 use core::fmt;
 use core::marker::PhantomData;
@@ -43,20 +43,27 @@ pub struct ArrayGuard<'a, T: Element> {
 }
 
 impl<T: Element> SharedArray<T> {
-    #[inline]
+    /// Takes the lock; the fast path (a clean acquisition of a healthy lock) inline, the
+    /// rest out of line.
+    #[inline(always)]
     fn acquire(&self, wait: Wait, repair: bool) -> Result<ArrayGuard<'_, T>, LockError> {
-        match self.control().lock_write(wait, repair) {
-            Ok((Held { owner_died }, odd)) => {
-                // Relaxed: written by the lock holder only; the lock orders it.
-                self.held_here.store(true, Ordering::Relaxed);
-                Ok(ArrayGuard {
-                    array: self,
-                    odd,
-                    owner_died,
-                    pid: crate::pid::current(),
-                    _not_send: PhantomData,
-                })
-            }
+        match self.control().lock_write(wait, self.seqlock) {
+            WriteLock::Open(odd) => Ok(self.guard(odd, false)),
+            WriteLock::Unhealthy => self.acquire_slow(Ok(Acquired::Clean), wait, repair),
+            WriteLock::Slow(taken) => self.acquire_slow(taken, wait, repair),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(
+        &self,
+        taken: Result<Acquired, RawLockError>,
+        wait: Wait,
+        repair: bool,
+    ) -> Result<ArrayGuard<'_, T>, LockError> {
+        match self.control().lock_write_slow(taken, self.seqlock, repair) {
+            Ok((Held { owner_died }, odd)) => Ok(self.guard(odd, owner_died)),
             Err(WriteRefused::OwnerDied) => Err(LockError::OwnerDied),
             Err(WriteRefused::Raw(RawLockError::WouldBlock)) => Err(match wait {
                 Wait::No => LockError::WouldBlock,
@@ -64,6 +71,21 @@ impl<T: Element> SharedArray<T> {
             }),
             Err(WriteRefused::Raw(RawLockError::Deadlock)) => Err(LockError::Deadlock),
             Err(WriteRefused::Raw(RawLockError::Os(e))) => Err(LockError::Os(e)),
+        }
+    }
+
+    /// The guard of a write just opened under `odd`.
+    #[inline(always)]
+    fn guard(&self, odd: u64, owner_died: bool) -> ArrayGuard<'_, T> {
+        // Relaxed: written by the lock holder only; the lock orders it.
+        self.held_here.store(true, Ordering::Relaxed);
+        ArrayGuard {
+            array: self,
+            odd,
+            owner_died,
+            // Cached: every constructor of an array asked for the ID once.
+            pid: crate::pid::cached(),
+            _not_send: PhantomData,
         }
     }
 
@@ -416,23 +438,30 @@ impl<T: Element> Drop for ArrayGuard<'_, T> {
     ///   under `panic = "abort"`), so a half-done locked loop is never published;
     /// - in a process that inherited the guard through `fork` it does nothing: the lock
     ///   and the open write belong to the parent.
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if self.pid != crate::pid::current() {
+        if self.pid != crate::pid::cached() {
             return;
         }
         // Relaxed: written by the lock holder only; the lock orders it.
         self.array.held_here.store(false, Ordering::Relaxed);
         let control = self.array.control();
-        if std::thread::panicking() && !cfg!(shmarray_mutant = "no_death_on_panic") {
+        // Under `panic = "abort"` no drop runs after a panic: the process dies holding the
+        // lock, which the robust mutex reports. Only an unwinding panic needs the check.
+        if cfg!(panic = "unwind")
+            && std::thread::panicking()
+            && !cfg!(shmarray_mutant = "no_death_on_panic")
+        {
             // SAFETY: a guard exists only while its thread holds the lock, taken by
             // `lock_write`; the guard is !Send and this is its process, so this is that
             // thread.
             unsafe { control.abandon_write() };
             return;
         }
-        // SAFETY: as above; `lock_write` returned `self.odd`.
-        unsafe { control.unlock_write(self.odd) };
+        // SAFETY: as above; `lock_write` returned `self.odd` under the array's `seqlock`,
+        // and `self.owner_died` is whether a death is still recorded: only a holder can
+        // record or clear one, and this guard is the holder.
+        unsafe { control.unlock_write(self.odd, self.array.seqlock, self.owner_died) };
     }
 }
 
@@ -449,7 +478,7 @@ impl<T: Element> SharedArray<T> {
         if !self.held_here.load(Ordering::Relaxed) {
             return true;
         }
-        self.control().release_before_drop()
+        self.control().release_before_drop(self.seqlock)
     }
 }
 

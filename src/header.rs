@@ -23,7 +23,7 @@
 //! | `checksum`    | u64  | FNV-1a of every other fixed field except `state`               |
 //! | `layout`      | u32  | [`Layout::code`]: 0 dense, 1 striped                           |
 //! | `stripes`     | u32  | stripe blocks: 1 for dense, a power of two up to 1024 striped  |
-//! | `flags`       | u32  | bit 0: seqlock enabled (always set by this build)              |
+//! | `flags`       | u32  | bit 0: seqlock on (clear if made with `seqlock(false)`)        |
 //!
 //! The fields are at offsets 0, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 60, 64: version 2
 //! appended `layout`, `stripes` and `flags` after the checksum, which covers them too.
@@ -42,6 +42,7 @@ use crate::element::TypeCode;
 use crate::error::OpenError;
 use crate::layout::{payload_size, Layout, MAX_STRIPES, STRIPE_ALIGN};
 use crate::origin::Origin;
+use crate::seqlock::Seqlock;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 use std::time::{Duration, Instant};
@@ -130,6 +131,24 @@ impl Shape {
         }
     }
 
+    /// This shape with the seqlock flag set as `seqlock` says.
+    pub(crate) fn with_seqlock(self, seqlock: Seqlock) -> Shape {
+        let flags = match seqlock {
+            Seqlock::On => self.flags | FLAG_SEQLOCK,
+            Seqlock::Off => self.flags & !FLAG_SEQLOCK,
+        };
+        Shape { flags, ..self }
+    }
+
+    /// Whether locked writes in a region of this shape keep the seqlock counter.
+    pub(crate) fn seqlock(&self) -> Seqlock {
+        if self.flags & FLAG_SEQLOCK != 0 {
+            Seqlock::On
+        } else {
+            Seqlock::Off
+        }
+    }
+
     /// Bytes a region of this shape needs, or `None` if that overflows or exceeds
     /// `isize::MAX` (the most any allocation or mapping may span).
     pub(crate) fn region_size(&self) -> Option<usize> {
@@ -194,9 +213,6 @@ impl Fields {
         }
         if found.flags & !KNOWN_FLAGS != 0 {
             return bad("flags this build does not know");
-        }
-        if found.flags & FLAG_SEQLOCK == 0 {
-            return bad("seqlock disabled, which this build cannot read");
         }
         let overflow = || OpenError::BadLayout {
             region: origin.clone(),

@@ -73,7 +73,8 @@
 //! | file | what |
 //! |---|---|
 //! | `array.rs` | [`SharedArray`]: constructors and lock-free element operations |
-//! | `options.rs` | [`ArrayOptions`]: the builder behind every constructor (mode, unlink on drop, open timeout, `open_or_create`) |
+//! | `options.rs` | [`ArrayOptions`]: the builder behind every constructor (the seqlock choice, the heap terminals, and those of `region_options.rs`) |
+//! | `region_options.rs` | what every kind's builder shares: mode, unlink on drop, open timeout, race-free `open_or_create` |
 //! | `origin.rs` | [`Origin`]: where a region lives, as `name()`/`path()` and errors report it |
 //! | `striped.rs` | [`StripedArray`]: per-CPU stripes of counters, summed on read |
 //! | `striped_options.rs` | [`StripedOptions`] and `StripedArray`'s constructors |
@@ -153,10 +154,11 @@ mod header;
 mod inspect;
 #[cfg(not(loom))]
 mod memory;
-#[cfg(not(loom))]
 mod options;
 #[cfg(not(loom))]
 mod region;
+#[cfg(not(loom))]
+mod region_options;
 #[cfg(not(loom))]
 mod stale;
 
@@ -168,7 +170,6 @@ pub use guard::ArrayGuard;
 #[cfg(not(loom))]
 pub use inspect::{inspect, inspect_file, LockState, RegionInfo};
 pub use layout::Layout;
-#[cfg(not(loom))]
 pub use options::ArrayOptions;
 pub use origin::Origin;
 #[cfg(not(loom))]

@@ -1,64 +1,20 @@
-//! [`ArrayOptions`]: the builder behind every [`SharedArray`] constructor, and the settings
-//! any array kind's builder shares ([`RegionOptions`]: permission bits, unlink on drop, open
-//! timeout).
+//! [`ArrayOptions`]: the builder behind every [`SharedArray`] constructor: the settings
+//! every array kind shares (`region_options.rs`) and the one of its own, the seqlock. Under
+//! loom only the heap terminals exist.
 
-use crate::array::{SharedArray, DEFAULT_OPEN_TIMEOUT};
+use crate::array::SharedArray;
 use crate::element::Element;
-use crate::error::{CreateError, OpenError};
+use crate::error::CreateError;
+#[cfg(not(loom))]
+use crate::error::OpenError;
+#[cfg(not(loom))]
+use crate::region_options::RegionOptions;
+use crate::seqlock::Seqlock;
 use core::marker::PhantomData;
+#[cfg(not(loom))]
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-/// The settings every array kind's builder shares: how a region is created, opened and
-/// cleaned up, whatever its payload layout.
-#[derive(Clone, Debug)]
-pub(crate) struct RegionOptions {
-    /// Permission bits of a created name or file.
-    pub(crate) mode: u32,
-    /// Whether the handle that created a name or file removes it when dropped.
-    pub(crate) unlink_on_drop: bool,
-    /// How long opening waits for the name to appear and its creator to finish.
-    pub(crate) open_timeout: Duration,
-}
-
-impl Default for RegionOptions {
-    fn default() -> RegionOptions {
-        RegionOptions {
-            mode: 0o600,
-            unlink_on_drop: false,
-            open_timeout: DEFAULT_OPEN_TIMEOUT,
-        }
-    }
-}
-
-impl RegionOptions {
-    /// Opens an existing region or creates it, race-free against other processes doing the
-    /// same: creation is `O_CREAT | O_EXCL`, so exactly one caller creates; every other one
-    /// finds the name taken and opens it, waiting (within the open timeout) for the creator
-    /// to publish. If the name disappears between the two (removed by its owner), creating is
-    /// tried again, until the open timeout runs out.
-    ///
-    /// `open` is given the time left of the open timeout.
-    pub(crate) fn open_or_create<A>(
-        &self,
-        mut create: impl FnMut() -> Result<A, CreateError>,
-        mut open: impl FnMut(Duration) -> Result<A, OpenError>,
-    ) -> Result<A, OpenError> {
-        let start = Instant::now();
-        loop {
-            match create() {
-                Ok(made) => return Ok(made),
-                Err(CreateError::AlreadyExists { .. }) => {}
-                Err(e) => return Err(OpenError::Create(e)),
-            }
-            let left = self.open_timeout.saturating_sub(start.elapsed());
-            match open(left) {
-                Err(OpenError::NotFound { .. }) if !left.is_zero() => continue,
-                other => return other,
-            }
-        }
-    }
-}
+#[cfg(not(loom))]
+use std::time::Duration;
 
 /// Options for making or opening a [`SharedArray`]: permission bits, removal on drop, and
 /// how long to wait for a region's creator. Made by [`SharedArray::options`]; every
@@ -69,7 +25,8 @@ impl RegionOptions {
 /// |---|---|---|
 /// | [`mode`](Self::mode) | `0o600` | named and file regions this handle creates |
 /// | [`unlink_on_drop`](Self::unlink_on_drop) | `false` | named and file regions this handle creates |
-/// | [`open_timeout`](Self::open_timeout) | [`DEFAULT_OPEN_TIMEOUT`] (1 s) | opening, and `open_or_create` when it opens |
+/// | [`open_timeout`](Self::open_timeout) | [`DEFAULT_OPEN_TIMEOUT`](crate::DEFAULT_OPEN_TIMEOUT) (1 s) | opening, and `open_or_create` when it opens |
+/// | [`seqlock`](Self::seqlock) | `true` | every array this builder creates (an opener takes the creator's choice) |
 ///
 /// ```
 /// use shmarray::SharedArray;
@@ -88,7 +45,9 @@ impl RegionOptions {
 /// ```
 #[derive(Clone, Debug)]
 pub struct ArrayOptions<T: Element> {
+    #[cfg(not(loom))]
     region: RegionOptions,
+    seqlock: Seqlock,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -103,12 +62,77 @@ impl<T: Element> SharedArray<T> {
     /// ```
     pub fn options() -> ArrayOptions<T> {
         ArrayOptions {
+            #[cfg(not(loom))]
             region: RegionOptions::default(),
+            seqlock: Seqlock::On,
             _type: PhantomData,
         }
     }
 }
 
+impl<T: Element> ArrayOptions<T> {
+    /// Whether locked writes keep the seqlock counter that lets
+    /// [`snapshot`](SharedArray::snapshot) read without the lock (default `true`). The choice
+    /// is recorded in the region's header when the array is created: every process that
+    /// opens the region follows it, whatever its own builder says.
+    ///
+    /// With `false`, a guard touches only the lock and the data: nothing else is written
+    /// when it is taken or dropped, which makes lock per operation as cheap as a bare robust
+    /// mutex. What changes:
+    /// - [`snapshot`](SharedArray::snapshot) and its variants take the lock (still consistent:
+    ///   no locked write can be under way), so they wait for a holder and contend with
+    ///   writers, as every reader does behind a plain mutex;
+    /// - with no counter to show whether a write was open, every holder that dies holding
+    ///   the lock counts as a death ([`LockError::OwnerDied`](crate::LockError::OwnerDied)),
+    ///   including one that only read (a snapshot in another process, killed while it held
+    ///   the lock); with the counter, such a reader's death is not one.
+    ///
+    /// Choose `false` when snapshots are rare and locked writes are many and short.
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::<u64>::options().seqlock(false).anonymous(2)?;
+    /// assert!(!arr.has_seqlock());
+    /// arr.lock()?.add(1, 5);
+    /// assert_eq!(arr.snapshot()?, [0, 5]); // takes the lock
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seqlock(mut self, on: bool) -> Self {
+        self.seqlock = if on { Seqlock::On } else { Seqlock::Off };
+        self
+    }
+
+    /// An array of `len` zeros in this process's heap, with these settings (only
+    /// [`seqlock`](Self::seqlock) applies): see [`SharedArray::new_heap`].
+    ///
+    /// # Errors
+    /// As [`SharedArray::new_heap`].
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::<u8>::options().seqlock(false).heap(2)?;
+    /// assert_eq!(arr.snapshot()?, [0, 0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn heap(&self, len: usize) -> Result<SharedArray<T>, CreateError> {
+        SharedArray::heap_from(len, core::iter::repeat_n(T::default(), len), self.seqlock)
+    }
+
+    /// An array holding a copy of `values` in this process's heap, with these settings:
+    /// see [`heap`](Self::heap).
+    ///
+    /// # Errors
+    /// As [`SharedArray::new_heap`].
+    ///
+    /// ```
+    /// let arr = shmarray::SharedArray::options().seqlock(false).heap_from_slice(&[3i8])?;
+    /// assert_eq!(arr.to_vec(), [3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn heap_from_slice(&self, values: &[T]) -> Result<SharedArray<T>, CreateError> {
+        SharedArray::heap_from(values.len(), values.iter().copied(), self.seqlock)
+    }
+}
+
+#[cfg(not(loom))]
 impl<T: Element> ArrayOptions<T> {
     /// The permission bits of a named region or file this handle creates (default `0o600`:
     /// the owner only). They are set with `fchmod` after creation, so the process's umask
@@ -152,7 +176,7 @@ impl<T: Element> ArrayOptions<T> {
     }
 
     /// How long opening waits, in all, for a region's file to be sized and its creator to
-    /// publish the header (default [`DEFAULT_OPEN_TIMEOUT`], 1 s). A region that is clearly
+    /// publish the header (default [`DEFAULT_OPEN_TIMEOUT`](crate::DEFAULT_OPEN_TIMEOUT), 1 s). A region that is clearly
     /// not one being initialised (a wrong magic number, a file of the wrong size) is refused
     /// at once.
     ///
@@ -181,7 +205,7 @@ impl<T: Element> ArrayOptions<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn anonymous(&self, len: usize) -> Result<SharedArray<T>, CreateError> {
-        SharedArray::make_anonymous(len, None)
+        SharedArray::make_anonymous(len, None, self.seqlock)
     }
 
     /// An anonymous shared array holding a copy of `values`: see [`SharedArray::from_slice`].
@@ -195,7 +219,7 @@ impl<T: Element> ArrayOptions<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn anonymous_from_slice(&self, values: &[T]) -> Result<SharedArray<T>, CreateError> {
-        SharedArray::make_anonymous(values.len(), Some(values))
+        SharedArray::make_anonymous(values.len(), Some(values), self.seqlock)
     }
 
     /// Creates the named array `name` of `len` zeros: see [`SharedArray::create`].
@@ -210,7 +234,7 @@ impl<T: Element> ArrayOptions<T> {
     /// # Ok::<(), shmarray::CreateError>(())
     /// ```
     pub fn create(&self, name: &str, len: usize) -> Result<SharedArray<T>, CreateError> {
-        SharedArray::make_named(name, len, None, &self.region)
+        SharedArray::make_named(name, len, None, &self.region, self.seqlock)
     }
 
     /// Creates the named array `name` holding a copy of `values`: see
@@ -232,7 +256,7 @@ impl<T: Element> ArrayOptions<T> {
         name: &str,
         values: &[T],
     ) -> Result<SharedArray<T>, CreateError> {
-        SharedArray::make_named(name, values.len(), Some(values), &self.region)
+        SharedArray::make_named(name, values.len(), Some(values), &self.region, self.seqlock)
     }
 
     /// Opens the named array `name`, waiting up to the open timeout for it to appear ready:
@@ -296,7 +320,7 @@ impl<T: Element> ArrayOptions<T> {
         path: impl AsRef<Path>,
         len: usize,
     ) -> Result<SharedArray<T>, CreateError> {
-        SharedArray::make_file(path.as_ref(), len, &self.region)
+        SharedArray::make_file(path.as_ref(), len, &self.region, self.seqlock)
     }
 
     /// Opens the array file `path`: see [`SharedArray::open_file`].
@@ -339,6 +363,7 @@ impl<T: Element> ArrayOptions<T> {
     }
 }
 
+#[cfg(not(loom))]
 impl<T: Element> SharedArray<T> {
     /// `self` if it has `len` elements, else [`OpenError::WrongLength`].
     fn expect_len(self, len: usize) -> Result<SharedArray<T>, OpenError> {
@@ -350,57 +375,5 @@ impl<T: Element> SharedArray<T> {
             expected: len,
             found: self.len(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::origin::Origin;
-
-    #[test]
-    fn open_or_create_reports_a_create_failure_as_create() {
-        let err = RegionOptions::default()
-            .open_or_create::<()>(
-                || {
-                    Err(CreateError::TooLarge {
-                        region: Origin::Anonymous,
-                        len: 1,
-                        elem_size: 1,
-                    })
-                },
-                |_| panic!("open must not be tried after a failure other than AlreadyExists"),
-            )
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            OpenError::Create(CreateError::TooLarge { .. })
-        ));
-    }
-
-    #[test]
-    fn open_or_create_retries_when_the_name_vanishes_between_create_and_open() {
-        let mut creates = 0;
-        let made = RegionOptions::default().open_or_create(
-            || {
-                creates += 1;
-                if creates < 3 {
-                    Err(CreateError::AlreadyExists {
-                        region: Origin::Anonymous,
-                        source: std::io::Error::from_raw_os_error(libc::EEXIST),
-                    })
-                } else {
-                    Ok("created")
-                }
-            },
-            |_| {
-                Err(OpenError::NotFound {
-                    region: Origin::Anonymous,
-                    source: std::io::Error::from_raw_os_error(libc::ENOENT),
-                })
-            },
-        );
-        assert_eq!(made.unwrap(), "created");
-        assert_eq!(creates, 3);
     }
 }

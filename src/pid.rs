@@ -42,6 +42,16 @@ mod imp {
         PID.load(Ordering::Relaxed)
     }
 
+    /// The ID cached by an earlier [`current`] in this process (or in its parent before a
+    /// `fork`, the child's handler having refreshed it): one load, no check. 0 if nobody
+    /// asked yet; every array constructor asks, so a guard, which needs an array, never
+    /// sees 0.
+    #[inline(always)]
+    pub(crate) fn cached() -> u32 {
+        // Relaxed: as in `refresh`.
+        PID.load(Ordering::Relaxed)
+    }
+
     /// The calling process's ID.
     #[inline]
     pub(crate) fn current() -> u32 {
@@ -60,6 +70,12 @@ mod imp {
     pub(crate) fn current() -> u32 {
         1
     }
+
+    /// As [`current`].
+    #[inline(always)]
+    pub(crate) fn cached() -> u32 {
+        1
+    }
 }
 
-pub(crate) use imp::current;
+pub(crate) use imp::{cached, current};

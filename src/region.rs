@@ -206,8 +206,8 @@ impl Region {
         // SAFETY: as in `attach`: at least HEADER_SIZE bytes, page aligned, atomic loads only
         // until the reclaim below, which has its own SAFETY argument.
         let header = unsafe { &*map.as_ptr().cast::<Header>() };
-        match header.validate(expected, size, Duration::ZERO, origin) {
-            Ok(_) => {}
+        let shape = match header.validate(expected, size, Duration::ZERO, origin) {
+            Ok((shape, _)) => shape,
             // A creator takes its shared lock before it sizes the file, and this process
             // holds the lock exclusively: a sized file that is not ready has no creator left.
             Err(OpenError::NotReady { .. }) => {
@@ -216,11 +216,11 @@ impl Region {
                 })
             }
             Err(e) => return Err(e),
-        }
+        };
         // SAFETY: this process holds the region's `flock` exclusively, so no other process
         // has it open, and no array of this process maps it (each would hold its own shared
         // `flock` on its own open file description): nobody uses the control block.
-        unsafe { header.control().reclaim() }
+        unsafe { header.control().reclaim(shape.seqlock()) }
             .map_err(|e| OpenError::from_io(origin, "pthread_mutex_init", e))
     }
 

@@ -12,6 +12,15 @@
 
 use crate::sync::{fence, AtomicU64, Ordering};
 
+/// Whether an array's locked writes keep the sequence counter (chosen when the region is
+/// created and recorded in its header, so that every opener agrees). With it off, a locked
+/// write touches only the lock and the data, and a snapshot takes the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Seqlock {
+    On,
+    Off,
+}
+
 /// A seqlock sequence counter over storage it is handed (a header field or a heap cell).
 #[repr(transparent)]
 pub(crate) struct SeqCount {
@@ -49,6 +58,28 @@ impl SeqCount {
         #[cfg(not(shmarray_mutant = "no_release_fence"))]
         fence(Ordering::Release);
         odd
+    }
+
+    /// As [`begin_write`](Self::begin_write) if no write is open (the counter is even), for
+    /// the lock's fast path; `None`, changing nothing, if one is.
+    ///
+    /// Only the holder of the array's lock may call this.
+    #[inline(always)]
+    pub(crate) fn begin_write_if_closed(&self) -> Option<u64> {
+        // Relaxed: as in `begin_write`.
+        let current = self.seq.load(Ordering::Relaxed);
+        if current & 1 == 1 {
+            return None;
+        }
+        let odd = current | 1;
+        // Mutant for `.ci/loom-mutants.sh`: the counter is never made odd.
+        if !cfg!(shmarray_mutant = "counter_not_odd") {
+            self.seq.store(odd, Ordering::Relaxed);
+        }
+        // Release fence: as in `begin_write`, whose partner it shares.
+        #[cfg(not(shmarray_mutant = "no_release_fence"))]
+        fence(Ordering::Release);
+        Some(odd)
     }
 
     /// True if a write is open: the counter is odd, because the holder is writing or

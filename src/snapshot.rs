@@ -12,13 +12,16 @@
 //! On the fallback path a reader does wait: for the lock's holder (a live writer, or a
 //! stopped one, for as long as it stays stopped), and behind other readers in their
 //! fallback. [`snapshot_timeout`](SharedArray::snapshot_timeout) bounds that wait.
+//!
+//! An array made with the seqlock off ([`ArrayOptions::seqlock`](crate::ArrayOptions::seqlock))
+//! has no counter to read: every snapshot takes the fallback path at once.
 
 use crate::array::SharedArray;
 use crate::control::Wait;
 use crate::element::Element;
 use crate::error::SnapshotError;
 use crate::raw_lock::RawLockError;
-use crate::seqlock::SeqCount;
+use crate::seqlock::{SeqCount, Seqlock};
 use crate::sync::{spin_hint, Ordering, SNAPSHOT_CHUNK, SNAPSHOT_OPTIMISTIC_TRIES};
 use std::time::Duration;
 
@@ -141,7 +144,13 @@ impl<T: Element> SharedArray<T> {
                 *o = T::load(cell, Ordering::Relaxed);
             }
         };
-        for _ in 0..SNAPSHOT_OPTIMISTIC_TRIES {
+        // Without the seqlock no counter tells a consistent copy: take the lock at once.
+        // (Mutant for `.ci/loom-mutants.sh`: read optimistically anyway.)
+        let tries = match self.seqlock {
+            Seqlock::Off if !cfg!(shmarray_mutant = "seqlock_off_snapshot_unlocked") => 0,
+            _ => SNAPSHOT_OPTIMISTIC_TRIES,
+        };
+        for _ in 0..tries {
             if control
                 .seq()
                 .read(|| copy_checked(control.seq(), cells, out))
@@ -161,16 +170,18 @@ impl<T: Element> SharedArray<T> {
         wait: Wait,
     ) -> Result<(), SnapshotError> {
         let control = self.control();
-        let held = control.lock_read(wait).map_err(|e| match (e, wait) {
-            (RawLockError::Deadlock, _) => SnapshotError::Deadlock,
-            (RawLockError::Os(e), _) => SnapshotError::Os(e),
-            (RawLockError::WouldBlock, Wait::For(_)) => SnapshotError::TimedOut,
-            // An untimed lock does not report "busy"; should a corrupted lock word make it do
-            // so, that is an OS-level failure, not a panic.
-            (RawLockError::WouldBlock, _) => {
-                SnapshotError::Os(std::io::ErrorKind::WouldBlock.into())
-            }
-        })?;
+        let held = control
+            .lock_read(wait, self.seqlock)
+            .map_err(|e| match (e, wait) {
+                (RawLockError::Deadlock, _) => SnapshotError::Deadlock,
+                (RawLockError::Os(e), _) => SnapshotError::Os(e),
+                (RawLockError::WouldBlock, Wait::For(_)) => SnapshotError::TimedOut,
+                // An untimed lock does not report "busy"; should a corrupted lock word make it do
+                // so, that is an OS-level failure, not a panic.
+                (RawLockError::WouldBlock, _) => {
+                    SnapshotError::Os(std::io::ErrorKind::WouldBlock.into())
+                }
+            })?;
         let result = if held.owner_died {
             Err(SnapshotError::OwnerDied)
         } else {
@@ -188,7 +199,7 @@ impl<T: Element> SharedArray<T> {
     #[doc(hidden)]
     pub fn simulate_reader_death(&self) {
         let control = self.control();
-        if control.lock_read(Wait::Forever).is_ok() {
+        if control.lock_read(Wait::Forever, self.seqlock).is_ok() {
             // SAFETY: `lock_read` just gave this thread the lock, which it never touches
             // again as owner.
             unsafe { control.simulate_owner_death() };

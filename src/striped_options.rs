@@ -10,8 +10,8 @@ use core::marker::PhantomData;
 
 #[cfg(not(loom))]
 use crate::{
-    backing, error::OpenError, header::Shape, layout::Layout, options::RegionOptions,
-    region::Region,
+    backing, error::OpenError, header::Shape, layout::Layout, region::Region,
+    region_options::RegionOptions,
 };
 #[cfg(not(loom))]
 use std::{path::Path, time::Duration};

@@ -4,9 +4,10 @@
 //! `nand`) against a `Vec` model (`tests/model_ops`).
 //!
 //! Each case runs random runs of guard operations, each run under one guard, on a heap array
-//! and a mapped (memfd) array, each against its own model; after every run the snapshot must
-//! equal the model. Values and return values compare as `model_ops::Model::same` says:
-//! integers exactly (wrapping), floats by bit pattern, any two NaNs alike.
+//! and a mapped (memfd) array, with the seqlock and without it, each against its own model;
+//! after every run the snapshot must equal the model. Values and return values compare as
+//! `model_ops::Model::same` says: integers exactly (wrapping), floats by bit pattern, any
+//! two NaNs alike.
 
 #[macro_use]
 mod model_ops;
@@ -201,9 +202,12 @@ fn apply<T: Value>(g: &ArrayGuard<'_, T>, model: &mut [T], op: &Op<T>) {
 }
 
 fn run<T: Value>(initial: &[T], runs: &[Vec<Op<T>>]) {
+    let without_seqlock = SharedArray::options().seqlock(false);
     let arrays = [
         SharedArray::from_slice_heap(initial).unwrap(),
         SharedArray::from_slice(initial).unwrap(),
+        without_seqlock.heap_from_slice(initial).unwrap(),
+        without_seqlock.anonymous_from_slice(initial).unwrap(),
     ];
     for arr in &arrays {
         let mut model = initial.to_vec();

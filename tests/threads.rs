@@ -17,13 +17,15 @@ use std::sync::atomic::Ordering::Relaxed;
 const THREADS: usize = 4;
 
 /// The same test on each kind of storage: heap, anonymous memfd, and a region file (the
-/// file's guard removes it when the test ends).
-fn arrays(n: usize) -> ([SharedArray<u64>; 3], TempPath) {
+/// file's guard removes it when the test ends); and on an array without the seqlock, whose
+/// snapshots take the lock.
+fn arrays(n: usize) -> ([SharedArray<u64>; 4], TempPath) {
     let path = TempPath::new("threads");
     let arrays = [
         SharedArray::new_heap(n).unwrap(),
         SharedArray::new(n).unwrap(),
         SharedArray::create_file(&path.0, n).unwrap(),
+        SharedArray::options().seqlock(false).anonymous(n).unwrap(),
     ];
     (arrays, path)
 }
