@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ThreadSanitizer over the multi-threaded tests (tests/threads.rs: lock-free, locked and
-# snapshot threads on heap, memfd and file-backed arrays, and one region mapped twice), on
-# the nightly toolchain. Skips with a message where there is no nightly.
+# snapshot threads on heap, memfd and file-backed arrays, and one region mapped twice;
+# tests/striped_threads.rs: striped adds racing takes and sums), on the nightly toolchain. Skips with a message where there is no nightly.
 #
 # std is not rebuilt with instrumentation (rust-src is not installed, so no -Zbuild-std).
 # What that costs: std's own atomics are invisible to the sanitizer. The tests join their
@@ -27,8 +27,8 @@ export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/.ci/tsan.supp"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_TSAN:-target/tsan}"
 target=x86_64-unknown-linux-gnu
 
-echo "tsan: tests/threads.rs"
-cargo +nightly test --target "$target" --test threads
+echo "tsan: tests/threads.rs, tests/striped_threads.rs"
+cargo +nightly test --target "$target" --test threads --test striped_threads
 echo "tsan: no race reported in the crate's threaded tests"
 
 echo "tsan: canary (a deliberate race must be reported)"
