@@ -155,7 +155,8 @@ pub fn hot_rows(cfg: &Config, rows: &mut Vec<Row>, notes: &mut Vec<String>) -> S
         "Stripe lookup: `sched_getcpu()` costs {} per call here (median of {} runs of {calls}); \
          `StripedArray` reads the CPU number from the thread's rseq area instead (one load), \
          so its P = 1 row above is the whole cost of the lookup plus the add. \
-         Striped arrays here have {} stripes (the default: CPUs this process may use).",
+         Striped arrays here have {} stripes (the default: one per CPU number up to the \
+         highest this process may use).",
         human(getcpu),
         cfg.reps,
         one.stripes()
