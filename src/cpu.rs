@@ -20,19 +20,65 @@
 /// number of CPUs: 64 stripes of every element, 64 × `len` × element size bytes.
 pub(crate) const DEFAULT_MAX_STRIPES: usize = 64;
 
-/// The CPU the calling thread is running on (a hint: it may have moved already).
-#[cfg(all(not(loom), target_os = "linux"))]
-#[inline(always)]
-pub(crate) fn current() -> usize {
+/// How this process reads the CPU the calling thread runs on: found once, when an array is
+/// made or opened, and kept in the array, so that an add reads the CPU number with one load
+/// (from the thread's `rseq` area) and no load of a static before it.
+///
+/// The add's locked instruction lets no later load start until it completes, so every load
+/// on the way from one add to the next (the static holding the `rseq` offset, then
+/// `cpu_id`) is paid in full by every add; a field of the array, unchanged while the array
+/// lives, is kept in a register across a loop of adds instead.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CpuSource {
+    /// Where this process's `rseq` `cpu_id` is, from the thread pointer; `None` if there is
+    /// no `rseq` area to read.
     #[cfg(all(
         not(loom),
         target_os = "linux",
         target_env = "gnu",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    if let Some(cpu) = rseq::cpu() {
-        return cpu;
+    rseq: Option<isize>,
+}
+
+impl CpuSource {
+    /// How this process reads its CPU number (looked up once per process, then copied).
+    pub(crate) fn find() -> CpuSource {
+        CpuSource {
+            #[cfg(all(
+                not(loom),
+                target_os = "linux",
+                target_env = "gnu",
+                any(target_arch = "x86_64", target_arch = "aarch64")
+            ))]
+            rseq: rseq::offset(),
+        }
     }
+
+    /// The CPU the calling thread is running on (a hint: it may have moved already).
+    #[inline(always)]
+    pub(crate) fn current(self) -> usize {
+        #[cfg(all(
+            not(loom),
+            target_os = "linux",
+            target_env = "gnu",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ))]
+        if let Some(offset) = self.rseq {
+            // Negative: the area is not registered for this thread (-1 uninitialised, -2
+            // registration failed).
+            if let Ok(cpu) = usize::try_from(rseq::load_cpu_id(offset)) {
+                return cpu;
+            }
+        }
+        fallback()
+    }
+}
+
+/// The CPU number without `rseq`: `sched_getcpu`.
+#[cfg(all(not(loom), target_os = "linux"))]
+#[inline]
+fn fallback() -> usize {
     getcpu()
 }
 
@@ -68,30 +114,22 @@ mod rseq {
     /// `__rseq_offset + 4`, the same for every thread of the process.
     static CPU_ID: AtomicIsize = AtomicIsize::new(UNKNOWN);
 
-    /// The CPU number the kernel last stored for this thread, or `None` if there is no
-    /// `rseq` area (or it is not registered for this thread).
-    ///
-    /// The hot path is two loads (the offset, then `cpu_id` through the thread pointer's
-    /// segment), because they sit between two locked adds, which let no later load start
-    /// early: every load in this chain is paid in full by every add.
-    #[inline(always)]
-    pub(super) fn cpu() -> Option<usize> {
+    /// Where `cpu_id` is from the thread pointer, for [`load_cpu_id`], or `None` if this
+    /// process has no `rseq` area to read. Looked up once per process.
+    pub(super) fn offset() -> Option<isize> {
         // Relaxed: the value is the same whoever stored it; any thread may look it up.
         let mut offset = CPU_ID.load(Ordering::Relaxed);
-        if offset & 3 != 0 {
+        if offset == UNKNOWN {
             offset = lookup();
-            if offset == ABSENT {
-                return None;
-            }
         }
-        // Negative: the area is not registered for this thread (-1 uninitialised, -2
-        // registration failed).
-        usize::try_from(load_cpu_id(offset)).ok()
+        (offset != ABSENT).then_some(offset)
     }
 
-    /// `cpu_id`, at `offset` from the thread pointer.
+    /// `cpu_id`, at `offset` (from [`offset`]) from the calling thread's pointer: the CPU
+    /// number the kernel last stored for this thread, or negative if the area is not
+    /// registered for it.
     #[inline(always)]
-    fn load_cpu_id(offset: isize) -> i32 {
+    pub(super) fn load_cpu_id(offset: isize) -> i32 {
         let raw: i32;
         #[cfg(target_arch = "x86_64")]
         // SAFETY: glibc says (`__rseq_offset`, `__rseq_size` >= 8, checked in `lookup`) that
@@ -159,7 +197,7 @@ mod rseq {
 /// threads (and processes' main threads, which all get 0) spread over the stripes.
 #[cfg(all(not(loom), not(target_os = "linux")))]
 #[inline]
-pub(crate) fn current() -> usize {
+fn fallback() -> usize {
     use crate::sync::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     std::thread_local! {
@@ -171,7 +209,7 @@ pub(crate) fn current() -> usize {
 
 /// Under loom: the model thread's number (see the module docs).
 #[cfg(loom)]
-pub(crate) fn current() -> usize {
+fn fallback() -> usize {
     // loom numbers its threads but shows the number only through `Debug`: "ThreadId(N)".
     let id = format!("{:?}", loom::thread::current().id());
     id.chars()
@@ -305,10 +343,12 @@ mod tests {
                 0
             );
         }
-        let (rseq, getcpu) = (rseq::cpu(), getcpu());
+        let rseq = rseq::offset().and_then(|at| usize::try_from(rseq::load_cpu_id(at)).ok());
+        let (current, getcpu) = (CpuSource::find().current(), getcpu());
         // SAFETY: as above.
         unsafe { libc::sched_setaffinity(0, core::mem::size_of_val(&old), &old) };
         assert_eq!(getcpu, cpu);
+        assert_eq!(current, cpu);
         match rseq {
             Some(seen) => assert_eq!(seen, cpu, "rseq says {seen}, sched_getcpu {cpu}"),
             // glibc older than 2.35, or rseq disabled: `current` falls back.
@@ -347,7 +387,7 @@ mod tests {
         // SAFETY: as in `allowed_cpus`.
         let rc = unsafe { libc::sched_getaffinity(0, core::mem::size_of_val(&set), &mut set) };
         assert_eq!(rc, 0);
-        let cpu = current();
+        let cpu = CpuSource::find().current();
         // SAFETY: `cpu` is below CPU_SETSIZE on any machine this test runs on.
         assert!(unsafe { libc::CPU_ISSET(cpu, &set) }, "cpu {cpu}");
     }

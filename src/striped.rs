@@ -5,7 +5,7 @@ use crate::cpu;
 use crate::element::{Element, TypeCode};
 use crate::error::CreateError;
 use crate::heap::AlignedCells;
-use crate::layout::{stripe_cells, MAX_STRIPES};
+use crate::layout::{stripe_cells, stripe_stride, MAX_STRIPES};
 use crate::origin::Origin;
 use crate::storage::Storage;
 use crate::sync::Ordering;
@@ -85,8 +85,11 @@ pub struct StripedArray<T: Element> {
     len: usize,
     /// `stripes - 1`; `stripes` is a power of two.
     mask: usize,
-    /// Cells from the start of one stripe to the next: at least `len`.
+    /// Bytes from the start of one stripe to the next: at least `len` cells. In bytes, not
+    /// cells, so that an add scales the stripe number by one multiply and no shift.
     stride: usize,
+    /// How an add finds the calling thread's CPU.
+    cpu: cpu::CpuSource,
     storage: Storage<AlignedCells<T>>,
 }
 
@@ -130,7 +133,8 @@ impl<T: Element> StripedArray<T> {
             base: cells.ptr,
             len,
             mask: stripes - 1,
-            stride,
+            stride: stride * core::mem::size_of::<T::Atomic>(),
+            cpu: cpu::CpuSource::find(),
             storage: Storage::Heap(cells),
         })
     }
@@ -139,7 +143,7 @@ impl<T: Element> StripedArray<T> {
     /// `len` elements in `stripes` stripes.
     #[cfg(not(loom))]
     pub(crate) fn from_region(region: Region, len: usize, stripes: usize) -> StripedArray<T> {
-        let stride = stripe_cells(len, core::mem::size_of::<T::Atomic>())
+        let stride = stripe_stride(len, core::mem::size_of::<T::Atomic>())
             .expect("the header's size was checked against the file");
         StripedArray {
             base: NonNull::new(region.cells_ptr().cast::<T::Atomic>())
@@ -147,6 +151,7 @@ impl<T: Element> StripedArray<T> {
             len,
             mask: stripes - 1,
             stride,
+            cpu: cpu::CpuSource::find(),
             storage: Storage::Mapped(region),
         }
     }
@@ -285,12 +290,14 @@ impl<T: Element> StripedArray<T> {
     #[inline(always)]
     fn stripe(&self, s: usize) -> &[T::Atomic] {
         debug_assert!(s <= self.mask);
-        // SAFETY: stripe `s <= mask` starts `s × stride` cells after `base`, and the storage
-        // holds `(mask + 1) × stride` initialised cells (heap: `heap` allocated them; mapped:
+        // SAFETY: stripe `s <= mask` starts `s × stride` bytes after `base`, and the storage
+        // holds `(mask + 1) × stride` bytes of initialised cells (heap: `heap` allocated them; mapped:
         // the header's size was checked against the file by `Region::attach`, or sized so by
-        // `Region::init`), alive as long as `self`. `len <= stride`. Atomics may be shared by
+        // `Region::init`), alive as long as `self`. `len` cells fit in `stride` bytes. Atomics may be shared by
         // reference.
-        unsafe { core::slice::from_raw_parts(self.base.as_ptr().add(s * self.stride), self.len) }
+        unsafe {
+            core::slice::from_raw_parts(self.base.as_ptr().byte_add(s * self.stride), self.len)
+        }
     }
 
     #[inline(always)]
@@ -304,10 +311,13 @@ impl<T: Element> StripedArray<T> {
     /// The calling thread's cell of element `index` (checked by the caller).
     #[inline(always)]
     fn my_cell(&self, index: usize) -> &T::Atomic {
-        let s = cpu::current() & self.mask;
+        // The element's cell in stripe 0 first: it does not wait for the CPU number, so
+        // only `& mask`, `* stride` and one add lie between that load and the atomic add.
+        let cell = self.base.as_ptr().wrapping_add(index);
+        let s = self.cpu.current() & self.mask;
         // SAFETY: `s <= mask` and `index < len` (checked by the caller): within stripe `s`,
         // as in `stripe`.
-        unsafe { &*self.base.as_ptr().add(s * self.stride + index) }
+        unsafe { &*cell.byte_add(s * self.stride) }
     }
 
     /// Adds `delta` to element `index`: one `fetch_add(delta, Relaxed)` on the calling CPU's
@@ -667,6 +677,6 @@ mod tests {
             let addr = arr.stripe(s).as_ptr() as usize;
             assert_eq!(addr % 128, 0, "stripe {s}");
         }
-        assert_eq!(arr.stride, 128);
+        assert_eq!(arr.stride, 128 * 2);
     }
 }
