@@ -24,7 +24,7 @@ use std::{path::Path, time::Duration};
 ///
 /// | setting | default | applies to |
 /// |---|---|---|
-/// | [`stripes`](Self::stripes) | CPUs this process may run on, rounded up to a power of two, at most 64 | creating (an opener uses the region's) |
+/// | [`stripes`](Self::stripes) | the highest CPU number this process may run on, plus one, rounded up to a power of two, at most 64 | creating (an opener uses the region's) |
 /// | [`mode`](Self::mode) | `0o600` | named and file regions this handle creates |
 /// | [`unlink_on_drop`](Self::unlink_on_drop) | `false` | named and file regions this handle creates |
 /// | [`open_timeout`](Self::open_timeout) | [`DEFAULT_OPEN_TIMEOUT`](crate::DEFAULT_OPEN_TIMEOUT) (1 s) | opening, and `open_or_create` when it opens |
