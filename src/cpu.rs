@@ -30,15 +30,16 @@ pub(crate) const DEFAULT_MAX_STRIPES: usize = 64;
 /// lives, is kept in a register across a loop of adds instead.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CpuSource {
-    /// Where this process's `rseq` `cpu_id` is, from the thread pointer; `None` if there is
-    /// no `rseq` area to read.
+    /// Where this process's `rseq` `cpu_id` is, from the thread pointer, or
+    /// `rseq::ABSENT` (never an offset) if there is no `rseq` area to read: one word, so
+    /// that an add tests the value it loads rather than loading a discriminant first.
     #[cfg(all(
         not(loom),
         target_os = "linux",
         target_env = "gnu",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    rseq: Option<isize>,
+    rseq: isize,
 }
 
 impl CpuSource {
@@ -51,7 +52,7 @@ impl CpuSource {
                 target_env = "gnu",
                 any(target_arch = "x86_64", target_arch = "aarch64")
             ))]
-            rseq: rseq::offset(),
+            rseq: rseq::offset().unwrap_or(rseq::ABSENT),
         }
     }
 
@@ -64,10 +65,10 @@ impl CpuSource {
             target_env = "gnu",
             any(target_arch = "x86_64", target_arch = "aarch64")
         ))]
-        if let Some(offset) = self.rseq {
+        if self.rseq != rseq::ABSENT {
             // Negative: the area is not registered for this thread (-1 uninitialised, -2
             // registration failed).
-            if let Ok(cpu) = usize::try_from(rseq::load_cpu_id(offset)) {
+            if let Ok(cpu) = usize::try_from(rseq::load_cpu_id(self.rseq)) {
                 return cpu;
             }
         }
@@ -109,7 +110,7 @@ mod rseq {
     /// `CPU_ID` before the first lookup (never a field offset: those are multiples of 4).
     const UNKNOWN: isize = 1;
     /// `CPU_ID` when this process has no `rseq` area to read.
-    const ABSENT: isize = 2;
+    pub(super) const ABSENT: isize = 2;
     /// Where `cpu_id` (an `i32`, after `cpu_id_start`) is, relative to the thread pointer:
     /// `__rseq_offset + 4`, the same for every thread of the process.
     static CPU_ID: AtomicIsize = AtomicIsize::new(UNKNOWN);
