@@ -161,6 +161,7 @@ enum Target {
     LockFree,
     LockUnlock,
     LockPerOp,
+    LockPerOpNoSeqlock,
     WholeLoop,
     Snapshot,
     Python,
@@ -178,6 +179,9 @@ impl Target {
             Target::LockFree => "lock-free >= 0.95x bare atomics",
             Target::LockUnlock => "lock + unlock >= 0.95x raw robust pthread mutex",
             Target::LockPerOp => "lock per op >= 0.9x robust pthread mutex per op",
+            Target::LockPerOpNoSeqlock => {
+                "lock per op, seqlock off >= 0.97x robust pthread mutex per op"
+            }
             Target::WholeLoop => "whole loop / bulk >= 0.9x raw mutex + Relaxed loop",
             Target::Snapshot => "quiet snapshot 1M >= 0.8x Relaxed copy",
             Target::Python => "reference workload >= 20x Python per-op lock",
@@ -197,6 +201,7 @@ impl Target {
             Target::LockFree => Some(0.95),
             Target::LockUnlock => Some(0.95),
             Target::LockPerOp | Target::WholeLoop => Some(0.9),
+            Target::LockPerOpNoSeqlock => Some(0.97),
             Target::Snapshot => Some(0.8),
             Target::Python => Some(20.0),
             Target::StripedOwn | Target::StripedSingle | Target::StripedSums => Some(0.8),
@@ -250,6 +255,8 @@ fn workload_rows(cfg: &Config, procs: usize, n: usize, rows: &mut Vec<Row>) {
         LockWholeLoopGetSet,
         LockUpdateEach,
         PthreadWholeLoop,
+        LockPerOpNoSeqlock,
+        LockUpdateEachNoSeqlock,
     ];
     if procs == 1 {
         variants.extend([PthreadRmwPerOp, PthreadSeqRmwPerOp, PthreadRmwWholeLoop]);
@@ -269,7 +276,9 @@ fn workload_rows(cfg: &Config, procs: usize, n: usize, rows: &mut Vec<Row>) {
     let mut pairs = vec![
         (Target::LockFree, LockFree, BareAtomic),
         (Target::LockPerOp, LockPerOp, PthreadPerOp),
+        (Target::LockPerOpNoSeqlock, LockPerOpNoSeqlock, PthreadPerOp),
         (Target::WholeLoop, LockUpdateEach, PthreadWholeLoop),
+        (Target::WholeLoop, LockUpdateEachNoSeqlock, PthreadWholeLoop),
         // The index loops: `add` is an atomic RMW by design; `get`+`set` reloads the cell
         // pointer and bounds-checks per element. Shown for comparison, no target.
         (Target::None, LockWholeLoop, PthreadWholeLoop),
@@ -312,28 +321,32 @@ fn lock_rows(cfg: &Config, rows: &mut Vec<Row>) {
         };
         let times = alternate(
             cfg.reps,
-            &mut [&mut || run(LockKind::Shmarray), &mut || {
-                run(LockKind::Pthread)
-            }],
+            &mut [
+                &mut || run(LockKind::Shmarray),
+                &mut || run(LockKind::ShmarrayNoSeqlock),
+                &mut || run(LockKind::Pthread),
+            ],
         );
         let per = |ts: &[Duration]| human(median(&secs(ts)) / k as f64);
-        rows.push(Row {
-            target: Target::LockUnlock,
-            what: format!(
-                "lock + unlock, {}, vs robust pthread mutex (time per pair)",
-                if threads == 1 {
-                    "uncontended".to_string()
-                } else {
-                    format!("contended by {threads} threads")
-                }
-            ),
-            p: format!("{threads} thr"),
-            n: "-".into(),
-            ours: per(&times[0]),
-            base: per(&times[1]),
-            ratio: Some(ratio(&times[0], &times[1])),
-            note: None,
-        });
+        let how = if threads == 1 {
+            "uncontended".to_string()
+        } else {
+            format!("contended by {threads} threads")
+        };
+        for (ours, seqlock) in [(0, ""), (1, ", seqlock off")] {
+            rows.push(Row {
+                target: Target::LockUnlock,
+                what: format!(
+                    "lock + unlock{seqlock}, {how}, vs robust pthread mutex (time per pair)"
+                ),
+                p: format!("{threads} thr"),
+                n: "-".into(),
+                ours: per(&times[ours]),
+                base: per(&times[2]),
+                ratio: Some(ratio(&times[ours], &times[2])),
+                note: None,
+            });
+        }
     }
 }
 

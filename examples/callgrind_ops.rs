@@ -73,7 +73,7 @@ struct Case {
 /// Stripes of the striped cases: fixed, so that the counts do not depend on the machine.
 const STRIPES: usize = 4;
 
-const CASES: [Case; 9] = [
+const CASES: [Case; 11] = [
     Case {
         what: "lock-free fetch_add, per element",
         key: "fetch_add",
@@ -89,6 +89,18 @@ const CASES: [Case; 9] = [
     Case {
         what: "lock per op, per element",
         key: "lock_per_op",
+        ours: "arr.lock().add(i, 1)",
+        raw: "pthread lock, Relaxed load + store, unlock",
+    },
+    Case {
+        what: "lock + unlock, seqlock off, per pair",
+        key: "lock_unlock_no_seqlock",
+        ours: "drop(arr.lock())",
+        raw: "robust pthread mutex lock + unlock",
+    },
+    Case {
+        what: "lock per op, seqlock off, per element",
+        key: "lock_per_op_no_seqlock",
         ours: "arr.lock().add(i, 1)",
         raw: "pthread lock, Relaxed load + store, unlock",
     },
@@ -142,15 +154,16 @@ fn run_case(key: &str, ours: bool, ops: u64) -> u64 {
     match key {
         "fetch_add" => workload(Variant::LockFree, Variant::BareAtomic),
         "lock_per_op" => workload(Variant::LockPerOp, Variant::PthreadPerOp),
+        "lock_per_op_no_seqlock" => workload(Variant::LockPerOpNoSeqlock, Variant::PthreadPerOp),
         "update_each" => workload(Variant::LockUpdateEach, Variant::PthreadWholeLoop),
         "get_set" => workload(Variant::LockWholeLoopGetSet, Variant::PthreadWholeLoop),
         "guard_add" => workload(Variant::LockWholeLoop, Variant::PthreadWholeLoop),
-        "lock_unlock" => {
+        "lock_unlock" | "lock_unlock_no_seqlock" => {
             let locks = Locks::new();
-            let kind = if ours {
-                LockKind::Shmarray
-            } else {
-                LockKind::Pthread
+            let kind = match (ours, key) {
+                (false, _) => LockKind::Pthread,
+                (true, "lock_unlock") => LockKind::Shmarray,
+                (true, _) => LockKind::ShmarrayNoSeqlock,
             };
             locks.lock_unlock(kind, ops);
             ops

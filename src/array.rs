@@ -1,12 +1,12 @@
 //! [`SharedArray`]: the array itself, its constructors and its lock-free element operations.
 
-use crate::control::Control;
+use crate::control::{Control, HandleId};
 use crate::element::{Element, Integer, TypeCode};
 use crate::error::CreateError;
 use crate::heap::HeapStorage;
 use crate::seqlock::Seqlock;
 use crate::storage::Storage;
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::Ordering;
 use core::fmt;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
@@ -67,10 +67,10 @@ pub struct SharedArray<T: Element> {
     cells: NonNull<T::Atomic>,
     len: usize,
     control: NonNull<Control>,
-    /// True while a guard taken through this handle holds the lock, in the process that
-    /// took it. Written only by the lock's holder, so the lock orders every access; still
-    /// set when the handle drops only if a guard was forgotten (`guard.rs`).
-    pub(crate) held_here: AtomicBool,
+    /// This handle's number in this process: with the process ID, the [`HandleId`] its
+    /// guards record in the control block, so that dropping the handle can tell a
+    /// forgotten guard of its own from another holder (`guard.rs`).
+    pub(crate) serial: u32,
     /// Whether locked writes keep the seqlock counter, as the region's header says.
     pub(crate) seqlock: Seqlock,
     /// Dropped by `Drop for SharedArray` unless a forgotten guard of another thread still
@@ -94,6 +94,14 @@ unsafe impl<T: Element> Send for SharedArray<T> {}
 // SAFETY: as above: `&SharedArray` gives only atomic or mutex-synchronised access.
 unsafe impl<T: Element> Sync for SharedArray<T> {}
 
+impl<T: Element> SharedArray<T> {
+    /// The ID of this handle in the process with ID `pid` (see `control::HandleId`).
+    #[inline(always)]
+    pub(crate) fn handle_id(&self, pid: u32) -> HandleId {
+        (u64::from(pid) << 32) | u64::from(self.serial)
+    }
+}
+
 #[cold]
 #[inline(never)]
 #[track_caller]
@@ -109,7 +117,7 @@ impl<T: Element> SharedArray<T> {
             cells: storage.cells.cast::<T::Atomic>(),
             len: storage.cells.len(),
             control: storage.control,
-            held_here: AtomicBool::new(false),
+            serial: crate::sync::next_handle_serial(),
             seqlock,
             _storage: ManuallyDrop::new(Storage::Heap(storage)),
         }
@@ -604,7 +612,7 @@ impl<T: Element> SharedArray<T> {
                 .expect("a mapping is never at address zero"),
             len: shape.len,
             control: NonNull::from(region.header().control()),
-            held_here: AtomicBool::new(false),
+            serial: crate::sync::next_handle_serial(),
             seqlock: shape.seqlock(),
             _storage: ManuallyDrop::new(Storage::Mapped(region)),
         }

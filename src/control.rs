@@ -1,13 +1,18 @@
 //! The control block: the array's lock and its seqlock counter, and what an owner's death
 //! means for them.
 //!
-//! Layout: two cache-padded halves, so that snapshot readers polling the counter do not
-//! contend for the line that lock waiters hammer.
+//! Layout: every field on the mutex's own cache line. A locker takes that line to acquire
+//! the mutex; the flag, counter and holder stores that follow hit a line it owns already,
+//! so a locked write moves no line but this one and the data's, as a bare mutex would.
+//! (Snapshot readers load the counter from it too, which costs a writer no more than a
+//! counter line of its own did: each write has to take the counter back from the readers
+//! either way.) A second cache-padded half is reserved, zero, for later fields.
 //!
 //! | field        | written by              | meaning                                          |
 //! |--------------|-------------------------|--------------------------------------------------|
 //! | `mutex`      | lock/unlock             | the raw robust mutex (`raw_lock`)                |
 //! | `owner_died` | the lock holder only    | 1: a holder died and nobody has repaired yet     |
+//! | `holder`     | the lock holder only    | which handle's guard holds the lock (0: none)    |
 //! | `seq`        | the lock holder only    | odd while a locked write is open (`seqlock.rs`)  |
 //!
 //! The raw mutex reports a death once; `owner_died` remembers it until a holder calls
@@ -24,7 +29,7 @@
 
 use crate::raw_lock::{Acquired, Peeked, RawLockError};
 use crate::seqlock::{SeqCount, Seqlock};
-use crate::sync::{AtomicU32, Ordering, RawMutex};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, RawMutex};
 use crossbeam_utils::CachePadded;
 use std::io;
 use std::time::Duration;
@@ -41,13 +46,21 @@ pub(crate) enum Wait {
 struct LockHalf {
     mutex: RawMutex,
     owner_died: AtomicU32,
+    seq: SeqCount,
+    /// The [`HandleId`] whose guard holds the lock, 0 when no guard does.
+    holder: AtomicU64,
 }
+
+/// Which array handle, in which process, took a guard: the process ID in the high half, a
+/// per-process handle number in the low half. Never 0.
+pub(crate) type HandleId = u64;
 
 /// The lock and seqlock state of one array, in the region header or on the heap.
 #[repr(C)]
 pub(crate) struct Control {
     lock: CachePadded<LockHalf>,
-    seq: CachePadded<SeqCount>,
+    /// Zero; room for fields of a later layout version.
+    _reserved: CachePadded<[u64; 1]>,
 }
 
 /// The control block's state as read by [`Control::peek`], without locking.
@@ -110,7 +123,8 @@ impl Control {
             #[cfg(loom)]
             {
                 core::ptr::addr_of_mut!((*lock).owner_died).write(AtomicU32::new(0));
-                core::ptr::addr_of_mut!((*this).seq).write(CachePadded::new(SeqCount::new()));
+                core::ptr::addr_of_mut!((*lock).holder).write(AtomicU64::new(0));
+                core::ptr::addr_of_mut!((*lock).seq).write(SeqCount::new());
             }
             RawMutex::init_at(core::ptr::addr_of_mut!((*lock).mutex))
         }
@@ -140,20 +154,21 @@ impl Control {
             // a writer before its first store or after its last) left nothing to repair.
             Seqlock::On => {
                 how == Acquired::OwnerDied
-                    && (self.seq.write_open() || cfg!(shmarray_mutant = "reader_death_is_a_death"))
+                    && (self.lock.seq.write_open()
+                        || cfg!(shmarray_mutant = "reader_death_is_a_death"))
             }
             // No counter says whether a write was open: every holder's death counts.
             // (Mutant for `.ci/loom-mutants.sh`: judge by the untouched counter anyway.)
             Seqlock::Off => {
                 how == Acquired::OwnerDied
                     && (!cfg!(shmarray_mutant = "seqlock_off_counter_rule")
-                        || self.seq.write_open())
+                        || self.lock.seq.write_open())
             }
         };
         // An odd counter at a clean acquisition is an unfinished write too. Every path that
         // releases the lock with the counter odd records the death first, so this only
         // restates what `owner_died` already says; `lock_write`'s fast path relies on it.
-        let open = seqlock == Seqlock::On && self.seq.write_open();
+        let open = seqlock == Seqlock::On && self.lock.seq.write_open();
         // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
         if died || (open && self.lock.owner_died.load(Ordering::Relaxed) == 0) {
             self.lock.owner_died.store(1, Ordering::Relaxed);
@@ -172,7 +187,7 @@ impl Control {
             lock: self.lock.mutex.peek(),
             // Relaxed: a report; nothing is read on the strength of it.
             death_recorded: self.lock.owner_died.load(Ordering::Relaxed) != 0,
-            seq: self.seq.peek(),
+            seq: self.lock.seq.peek(),
         }
     }
 
@@ -190,7 +205,7 @@ impl Control {
             other => return WriteLock::Slow(other),
         }
         let open = match seqlock {
-            Seqlock::On => self.seq.begin_write_if_closed(),
+            Seqlock::On => self.lock.seq.begin_write_if_closed(),
             // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
             Seqlock::Off => (self.lock.owner_died.load(Ordering::Relaxed) == 0).then_some(0),
         };
@@ -222,10 +237,18 @@ impl Control {
             return Err(WriteRefused::OwnerDied);
         }
         let odd = match seqlock {
-            Seqlock::On => self.seq.begin_write(),
+            Seqlock::On => self.lock.seq.begin_write(),
             Seqlock::Off => 0,
         };
         Ok((held, odd))
+    }
+
+    /// Records that a guard of handle `id` holds the lock. Lock holder only.
+    #[inline(always)]
+    pub(crate) fn set_holder(&self, id: HandleId) {
+        // Relaxed: holder-only field; read by `release_before_drop` after a handover of the
+        // handle, which synchronises.
+        self.lock.holder.store(id, Ordering::Relaxed);
     }
 
     /// Declares the data consistent after a holder's death. Lock holder only.
@@ -243,8 +266,9 @@ impl Control {
     /// returned `odd`.
     #[inline(always)]
     pub(crate) unsafe fn unlock_write(&self, odd: u64, seqlock: Seqlock, unrepaired: bool) {
+        self.set_holder(0);
         if seqlock == Seqlock::On && !unrepaired {
-            self.seq.end_write(odd);
+            self.lock.seq.end_write(odd);
         }
         // SAFETY: the caller holds the lock (this function's contract).
         unsafe { self.lock.mutex.unlock() };
@@ -257,19 +281,29 @@ impl Control {
     /// # Safety
     /// The calling thread holds the lock, taken by `lock_write`.
     pub(crate) unsafe fn abandon_write(&self) {
+        self.set_holder(0);
         // Relaxed: holder-only field, ordered for the next holder by the mutex.
         self.lock.owner_died.store(1, Ordering::Relaxed);
         // SAFETY: the caller holds the lock (this function's contract).
         unsafe { self.lock.mutex.unlock() };
     }
 
-    /// Called when an array handle goes away: if this thread still holds the lock (its
-    /// guard was forgotten with `mem::forget`), the write it left open is abandoned as by a
-    /// panic (death recorded, counter odd) and the lock released, so that no robust mutex
-    /// stays on this thread's robust list after its memory is unmapped or freed.
+    /// Called when array handle `id` goes away (so no live guard of it exists): if this
+    /// thread still holds the lock (its guard was forgotten with `mem::forget`), the write
+    /// it left open is abandoned as by a panic (death recorded, counter odd) and the lock
+    /// released, so that no robust mutex stays on this thread's robust list after its
+    /// memory is unmapped or freed.
     ///
-    /// Returns `false` if another thread or process holds the lock.
-    pub(crate) fn release_before_drop(&self, seqlock: Seqlock) -> bool {
+    /// Returns `false` if a forgotten guard of this handle, on another thread, holds the
+    /// lock: then the memory must stay mapped. A lock held by anyone else (another handle,
+    /// another process) is theirs and no obstacle.
+    pub(crate) fn release_before_drop(&self, seqlock: Seqlock, id: HandleId) -> bool {
+        // Relaxed: the handle is being dropped, so whatever thread's guard stored `id` has
+        // handed the handle over (or ended) with a synchronising operation since. Only a
+        // guard of this handle, in this process, stores `id`, and its drop clears it.
+        if self.lock.holder.load(Ordering::Relaxed) != id {
+            return true;
+        }
         match self.acquire(Wait::No, seqlock) {
             Ok(_) => {
                 // SAFETY: `acquire` just gave this thread the lock, without opening a write.
@@ -318,7 +352,7 @@ impl Control {
     #[cfg(not(loom))]
     pub(crate) unsafe fn reclaim(&self, seqlock: Seqlock) -> io::Result<()> {
         let open = match seqlock {
-            Seqlock::On => self.seq.write_open(),
+            Seqlock::On => self.lock.seq.write_open(),
             Seqlock::Off => self.lock.mutex.peek() != Some(Peeked::Free),
         };
         // SAFETY: the caller is the region's only user (this function's contract).
@@ -334,7 +368,7 @@ impl Control {
     /// The seqlock counter, for snapshot readers.
     #[inline]
     pub(crate) fn seq(&self) -> &SeqCount {
-        &self.seq
+        &self.lock.seq
     }
 
     /// Destroys the raw mutex (heap storage, when the last user is gone).

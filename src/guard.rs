@@ -44,16 +44,20 @@ pub struct ArrayGuard<'a, T: Element> {
 
 impl<T: Element> SharedArray<T> {
     /// Takes the lock; the fast path (a clean acquisition of a healthy lock) inline, the
-    /// rest out of line.
+    /// rest out of line. Both paths meet at the guard's two numbers, not at a whole guard,
+    /// so that the fast path keeps the guard in registers.
     #[inline(always)]
     fn acquire(&self, wait: Wait, repair: bool) -> Result<ArrayGuard<'_, T>, LockError> {
-        match self.control().lock_write(wait, self.seqlock) {
-            WriteLock::Open(odd) => Ok(self.guard(odd, false)),
-            WriteLock::Unhealthy => self.acquire_slow(Ok(Acquired::Clean), wait, repair),
-            WriteLock::Slow(taken) => self.acquire_slow(taken, wait, repair),
-        }
+        let (odd, owner_died) = match self.control().lock_write(wait, self.seqlock) {
+            WriteLock::Open(odd) => (odd, false),
+            WriteLock::Unhealthy => self.acquire_slow(Ok(Acquired::Clean), wait, repair)?,
+            WriteLock::Slow(taken) => self.acquire_slow(taken, wait, repair)?,
+        };
+        Ok(self.guard(odd, owner_died))
     }
 
+    /// The rest of `acquire`: the odd counter value and whether a death is unrepaired, or
+    /// why the lock was not taken.
     #[cold]
     #[inline(never)]
     fn acquire_slow(
@@ -61,9 +65,9 @@ impl<T: Element> SharedArray<T> {
         taken: Result<Acquired, RawLockError>,
         wait: Wait,
         repair: bool,
-    ) -> Result<ArrayGuard<'_, T>, LockError> {
+    ) -> Result<(u64, bool), LockError> {
         match self.control().lock_write_slow(taken, self.seqlock, repair) {
-            Ok((Held { owner_died }, odd)) => Ok(self.guard(odd, owner_died)),
+            Ok((Held { owner_died }, odd)) => Ok((odd, owner_died)),
             Err(WriteRefused::OwnerDied) => Err(LockError::OwnerDied),
             Err(WriteRefused::Raw(RawLockError::WouldBlock)) => Err(match wait {
                 Wait::No => LockError::WouldBlock,
@@ -77,14 +81,14 @@ impl<T: Element> SharedArray<T> {
     /// The guard of a write just opened under `odd`.
     #[inline(always)]
     fn guard(&self, odd: u64, owner_died: bool) -> ArrayGuard<'_, T> {
-        // Relaxed: written by the lock holder only; the lock orders it.
-        self.held_here.store(true, Ordering::Relaxed);
+        // Cached: every constructor of an array asked for the ID once.
+        let pid = crate::pid::cached();
+        self.control().set_holder(self.handle_id(pid));
         ArrayGuard {
             array: self,
             odd,
             owner_died,
-            // Cached: every constructor of an array asked for the ID once.
-            pid: crate::pid::cached(),
+            pid,
             _not_send: PhantomData,
         }
     }
@@ -443,8 +447,6 @@ impl<T: Element> Drop for ArrayGuard<'_, T> {
         if self.pid != crate::pid::cached() {
             return;
         }
-        // Relaxed: written by the lock holder only; the lock orders it.
-        self.array.held_here.store(false, Ordering::Relaxed);
         let control = self.array.control();
         // Under `panic = "abort"` no drop runs after a panic: the process dies holding the
         // lock, which the robust mutex reports. Only an unwinding panic needs the check.
@@ -473,12 +475,8 @@ impl<T: Element> SharedArray<T> {
     /// and the lock released. Returns `false` if another thread holds it that way: then the
     /// memory must be leaked, never unmapped or freed.
     pub(crate) fn release_forgotten_guard(&self) -> bool {
-        // Relaxed: the handle is being dropped, so whatever thread set the flag has handed
-        // the handle over (or ended) with a synchronising operation since.
-        if !self.held_here.load(Ordering::Relaxed) {
-            return true;
-        }
-        self.control().release_before_drop(self.seqlock)
+        let id = self.handle_id(crate::pid::current());
+        self.control().release_before_drop(self.seqlock, id)
     }
 }
 

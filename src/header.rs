@@ -3,7 +3,8 @@
 //! ```text
 //! offset  size  field
 //!      0   128  fixed fields (below), cache-padded
-//!    128   256  control block: robust mutex + owner-died flag | seqlock counter (`control.rs`)
+//!    128   256  control block: robust mutex, owner-died flag, seqlock counter, holder;
+//!                 then 128 reserved zero bytes (`control.rs`)
 //!    384     …  cells at `data_offset` (a multiple of 128), in the `layout` (`layout.rs`):
 //!                 dense: `len` × element size;
 //!                 striped: `stripes` blocks of `len` cells, each rounded up to 128 bytes
@@ -27,6 +28,9 @@
 //!
 //! The fields are at offsets 0, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 60, 64: version 2
 //! appended `layout`, `stripes` and `flags` after the checksum, which covers them too.
+//! Version 3 moved the seqlock counter into the control block's first cache line, beside
+//! the mutex (`control.rs`), and added the holder word there; a version 2 region is refused
+//! as [`OpenError::UnsupportedVersion`].
 //!
 //! Every field is an atomic and is read with atomic loads: another process may be writing
 //! the header while we read it (a creator still initialising, or a hostile writer), and a
@@ -50,7 +54,7 @@ use std::time::{Duration, Instant};
 /// `b"SHMARRAY"` read as a little-endian u64.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SHMARRAY");
 /// The layout version this build reads and writes.
-pub(crate) const LAYOUT_VERSION: u32 = 2;
+pub(crate) const LAYOUT_VERSION: u32 = 3;
 /// `state` once the creator has finished: `b"REDY"` little-endian, so that a zeroed or random
 /// word is unlikely to pass for it.
 pub(crate) const STATE_READY: u32 = u32::from_le_bytes(*b"REDY");
@@ -491,7 +495,7 @@ mod tests {
     fn checksum_sees_every_field() {
         let base = Fields {
             magic: MAGIC,
-            version: 2,
+            version: 3,
             type_code: 'q' as u32,
             elem_size: 8,
             elem_align: 8,

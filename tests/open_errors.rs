@@ -275,7 +275,7 @@ fn wrong_magic_is_bad_magic() {
 
 #[test]
 fn other_layout_version_is_unsupported() {
-    for version in [0, 1, 7, u32::MAX] {
+    for version in [0, 1, 2, 7, u32::MAX] {
         let path = region_file(1);
         edit(&path, |b| put_u32(b, VERSION, version));
         let err = refused(&path);
@@ -283,7 +283,7 @@ fn other_layout_version_is_unsupported() {
             OpenError::UnsupportedVersion {
                 found, supported, ..
             } => {
-                assert_eq!((found, supported), (version, 2))
+                assert_eq!((found, supported), (version, 3))
             }
             ref e => panic!("version {version}: expected UnsupportedVersion, got {e:?}"),
         }

@@ -430,6 +430,14 @@ pub fn lock_or_fail(arr: &SharedArray<u64>) -> ArrayGuard<'_, u64> {
     }
 }
 
+/// An anonymous array of `n` zeros made with `seqlock(false)`.
+pub fn no_seqlock(n: usize) -> SharedArray<u64> {
+    SharedArray::options()
+        .seqlock(false)
+        .anonymous(n)
+        .expect("SharedArray without seqlock")
+}
+
 /// A bare test-and-test-and-set spinlock on a word in shared memory.
 pub struct SpinLock<'a>(pub &'a AtomicU32);
 
@@ -531,6 +539,10 @@ pub enum Variant {
     /// The crate: one guard per pass, `guard.update_each(|x| x + 1)` (one walk over the
     /// cells, a Relaxed load + store each: the bulk form of `get`+`set`).
     LockUpdateEach,
+    /// As `LockPerOp`, on an array made with `seqlock(false)`.
+    LockPerOpNoSeqlock,
+    /// As `LockUpdateEach`, on an array made with `seqlock(false)`.
+    LockUpdateEachNoSeqlock,
     /// Baseline: bare `AtomicU64::fetch_add` in a plain shared mapping (the floor).
     BareAtomic,
     /// Baseline: a bare spinlock around a Relaxed load + store, per element.
@@ -555,9 +567,11 @@ pub enum Variant {
 
 impl Variant {
     /// What the criterion workload bench measures.
-    pub const BENCH: [Variant; 11] = [
+    pub const BENCH: [Variant; 13] = [
         Variant::LockFree,
         Variant::LockPerOp,
+        Variant::LockPerOpNoSeqlock,
+        Variant::LockUpdateEachNoSeqlock,
         Variant::LockWholeLoop,
         Variant::LockWholeLoopGetSet,
         Variant::LockUpdateEach,
@@ -576,6 +590,10 @@ impl Variant {
             Variant::LockWholeLoop => "shmarray lock whole loop (guard.add)",
             Variant::LockWholeLoopGetSet => "shmarray lock whole loop (guard.get+set)",
             Variant::LockUpdateEach => "shmarray lock whole loop (guard.update_each)",
+            Variant::LockPerOpNoSeqlock => "shmarray lock per op, seqlock off",
+            Variant::LockUpdateEachNoSeqlock => {
+                "shmarray lock whole loop (guard.update_each), seqlock off"
+            }
             Variant::BareAtomic => "bare AtomicU64 fetch_add (floor)",
             Variant::SpinPerOp => "bare spinlock per op",
             Variant::PthreadPerOp => "robust pthread mutex per op",
@@ -603,6 +621,15 @@ impl Variant {
                 | Variant::LockWholeLoop
                 | Variant::LockWholeLoopGetSet
                 | Variant::LockUpdateEach
+                | Variant::LockPerOpNoSeqlock
+                | Variant::LockUpdateEachNoSeqlock
+        )
+    }
+
+    fn without_seqlock(self) -> bool {
+        matches!(
+            self,
+            Variant::LockPerOpNoSeqlock | Variant::LockUpdateEachNoSeqlock
         )
     }
 }
@@ -618,6 +645,8 @@ const CELLS: usize = PAGE;
 pub struct Workload {
     pub n: usize,
     pub arr: SharedArray<u64>,
+    /// The same array made with `seqlock(false)`.
+    pub arr_no_seqlock: SharedArray<u64>,
     mem: SharedMem,
     pthread: PthreadMutex,
     std: std::sync::Mutex<Vec<u64>>,
@@ -630,6 +659,7 @@ impl Workload {
         Workload {
             n,
             arr: SharedArray::new(n).expect("SharedArray::new"),
+            arr_no_seqlock: no_seqlock(n),
             mem,
             pthread,
             std: std::sync::Mutex::new(vec![0; n]),
@@ -640,13 +670,22 @@ impl Workload {
         self.mem.cells(CELLS, self.n)
     }
 
+    /// The crate's array `variant` uses.
+    fn arr_of(&self, variant: Variant) -> &SharedArray<u64> {
+        if variant.without_seqlock() {
+            &self.arr_no_seqlock
+        } else {
+            &self.arr
+        }
+    }
+
     /// Faults in every page `variant` will touch, without changing any value (adding zero),
     /// so that a child's run does not time the kernel mapping shared pages into it.
     fn prefault(&self, variant: Variant) {
         let step = PAGE / 8;
         if variant.uses_crate() {
             for i in (0..self.n).step_by(step) {
-                self.arr.fetch_add(i, 0, Relaxed);
+                self.arr_of(variant).fetch_add(i, 0, Relaxed);
             }
         } else {
             self.mem.word(SPIN).fetch_add(0, Relaxed);
@@ -658,7 +697,7 @@ impl Workload {
 
     /// One worker's share: `loops` passes, each incrementing every element once.
     pub fn body(&self, variant: Variant, loops: u64) {
-        let arr = &self.arr;
+        let arr = self.arr_of(variant);
         let cells = self.cells();
         let spin = SpinLock(self.mem.word(SPIN));
         let seq = self.mem.cells(SEQ, 1);
@@ -674,7 +713,7 @@ impl Workload {
                     }
                 }
             }
-            Variant::LockPerOp => {
+            Variant::LockPerOp | Variant::LockPerOpNoSeqlock => {
                 for _ in 0..loops {
                     for i in 0..arr.len() {
                         lock_or_fail(arr).add(i, 1);
@@ -697,7 +736,7 @@ impl Workload {
                     }
                 }
             }
-            Variant::LockUpdateEach => {
+            Variant::LockUpdateEach | Variant::LockUpdateEachNoSeqlock => {
                 for _ in 0..loops {
                     lock_or_fail(arr).update_each(|x| x + 1);
                 }
@@ -791,7 +830,8 @@ impl Workload {
     fn ends(&self, variant: Variant) -> (u64, u64) {
         let n = self.n;
         if variant.uses_crate() {
-            (self.arr.load(0, Acquire), self.arr.load(n - 1, Acquire))
+            let arr = self.arr_of(variant);
+            (arr.load(0, Acquire), arr.load(n - 1, Acquire))
         } else if variant.threads() {
             let v = self.std.lock().unwrap();
             (v[0], v[n - 1])
@@ -833,14 +873,17 @@ pub fn loops_for(n: usize, ops: u64) -> u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockKind {
     Shmarray,
+    /// The crate's lock on an array made with `seqlock(false)`.
+    ShmarrayNoSeqlock,
     Pthread,
     Spin,
     StdMutex,
 }
 
 impl LockKind {
-    pub const ALL: [LockKind; 4] = [
+    pub const ALL: [LockKind; 5] = [
         LockKind::Shmarray,
+        LockKind::ShmarrayNoSeqlock,
         LockKind::Pthread,
         LockKind::Spin,
         LockKind::StdMutex,
@@ -849,6 +892,7 @@ impl LockKind {
     pub fn name(self) -> &'static str {
         match self {
             LockKind::Shmarray => "shmarray lock+unlock",
+            LockKind::ShmarrayNoSeqlock => "shmarray lock+unlock, seqlock off",
             LockKind::Pthread => "robust pthread mutex lock+unlock",
             LockKind::Spin => "bare spinlock lock+unlock",
             LockKind::StdMutex => "std Mutex lock+unlock",
@@ -858,6 +902,7 @@ impl LockKind {
 
 pub struct Locks {
     arr: SharedArray<u64>,
+    arr_no_seqlock: SharedArray<u64>,
     mem: SharedMem,
     pthread: PthreadMutex,
     std: std::sync::Mutex<u64>,
@@ -869,6 +914,7 @@ impl Locks {
         let pthread = PthreadMutex::new(&mem, PTHREAD);
         Locks {
             arr: SharedArray::new(1).expect("SharedArray::new"),
+            arr_no_seqlock: no_seqlock(1),
             mem,
             pthread,
             std: std::sync::Mutex::new(0),
@@ -878,11 +924,16 @@ impl Locks {
     /// `k` empty lock + unlock pairs.
     pub fn lock_unlock(&self, kind: LockKind, k: u64) {
         match kind {
-            LockKind::Shmarray => {
+            LockKind::Shmarray | LockKind::ShmarrayNoSeqlock => {
+                let arr = if kind == LockKind::Shmarray {
+                    &self.arr
+                } else {
+                    &self.arr_no_seqlock
+                };
                 for _ in 0..k {
                     // No black_box: the drop's unlock call keeps the pair; black_box would
                     // add a store-forwarding stall on the guard that the baselines do not pay.
-                    drop(lock_or_fail(&self.arr));
+                    drop(lock_or_fail(arr));
                 }
             }
             LockKind::Pthread => {

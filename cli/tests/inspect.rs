@@ -22,7 +22,7 @@ fn check_static(v: &Value, name: &str, ty: &str, code: &str, len: u64) {
     let bytes = std::fs::metadata(shm_path(name)).unwrap().len();
     assert_eq!(v["bytes"], json!(bytes));
     assert_eq!(v["seqlock"], json!(true));
-    assert_eq!(v["version"], json!(2));
+    assert_eq!(v["version"], json!(3));
     assert_eq!(v["mode"], json!("0600"));
     // SAFETY: geteuid has no preconditions.
     assert_eq!(v["uid"], json!(unsafe { libc::geteuid() }));

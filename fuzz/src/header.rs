@@ -92,7 +92,7 @@ pub mod offset {
 }
 
 /// The layout version this build reads, which [`FORGE_VERSION`] writes.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// The target: `data[0]` picks the type, `data[1]` the fields to forge, `data[2..]` is the
 /// file. `None` for inputs shorter than two bytes.
