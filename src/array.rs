@@ -64,6 +64,11 @@ pub const DEFAULT_OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// # Ok::<(), shmarray::CreateError>(())
 /// ```
 pub struct SharedArray<T: Element> {
+    // No field is interior-mutable (all shared state lives behind the pointers), so
+    // `&SharedArray` is a read-only reference to the compiler: in a caller's loop the cell
+    // pointer and length stay in registers, and an index loop of `fetch_add` compiles as a
+    // loop over a bare `&[AtomicU64]` does. Per-handle state that changes belongs in the
+    // control block or the storage, not here.
     cells: NonNull<T::Atomic>,
     len: usize,
     control: NonNull<Control>,

@@ -430,6 +430,61 @@ pub fn lock_or_fail(arr: &SharedArray<u64>) -> ArrayGuard<'_, u64> {
     }
 }
 
+/// The crate's side of the reference workload: `loops` passes over the array, each a
+/// function of `&SharedArray`, as a caller's own function takes it. Not inlined into
+/// `Workload::body`, whose `&self` points to interior-mutable baselines (a `Mutex`): there
+/// the compiler must assume every atomic store may change the array handle's fields and
+/// reloads them per element, which no caller holding `&SharedArray` pays. The baselines'
+/// loops get the same from their local slices.
+mod crate_passes {
+    use super::{lock_or_fail, Relaxed, SharedArray};
+
+    #[inline(never)]
+    pub fn lock_free(arr: &SharedArray<u64>, loops: u64) {
+        for _ in 0..loops {
+            for i in 0..arr.len() {
+                arr.fetch_add(i, 1, Relaxed);
+            }
+        }
+    }
+
+    #[inline(never)]
+    pub fn lock_per_op(arr: &SharedArray<u64>, loops: u64) {
+        for _ in 0..loops {
+            for i in 0..arr.len() {
+                lock_or_fail(arr).add(i, 1);
+            }
+        }
+    }
+
+    #[inline(never)]
+    pub fn guard_add(arr: &SharedArray<u64>, loops: u64) {
+        for _ in 0..loops {
+            let guard = lock_or_fail(arr);
+            for i in 0..guard.len() {
+                guard.add(i, 1);
+            }
+        }
+    }
+
+    #[inline(never)]
+    pub fn guard_get_set(arr: &SharedArray<u64>, loops: u64) {
+        for _ in 0..loops {
+            let guard = lock_or_fail(arr);
+            for i in 0..guard.len() {
+                guard.set(i, guard.get(i) + 1);
+            }
+        }
+    }
+
+    #[inline(never)]
+    pub fn update_each(arr: &SharedArray<u64>, loops: u64) {
+        for _ in 0..loops {
+            lock_or_fail(arr).update_each(|x| x + 1);
+        }
+    }
+}
+
 /// An anonymous array of `n` zeros made with `seqlock(false)`.
 pub fn no_seqlock(n: usize) -> SharedArray<u64> {
     SharedArray::options()
@@ -706,40 +761,14 @@ impl Workload {
         // A Relaxed load then a Relaxed store: the "plain" increment, for use under a lock.
         let plain_inc = |cell: &AtomicU64| cell.store(cell.load(Relaxed) + 1, Relaxed);
         match variant {
-            Variant::LockFree => {
-                for _ in 0..loops {
-                    for i in 0..arr.len() {
-                        arr.fetch_add(i, 1, Relaxed);
-                    }
-                }
-            }
+            Variant::LockFree => crate_passes::lock_free(arr, loops),
             Variant::LockPerOp | Variant::LockPerOpNoSeqlock => {
-                for _ in 0..loops {
-                    for i in 0..arr.len() {
-                        lock_or_fail(arr).add(i, 1);
-                    }
-                }
+                crate_passes::lock_per_op(arr, loops)
             }
-            Variant::LockWholeLoop => {
-                for _ in 0..loops {
-                    let guard = lock_or_fail(arr);
-                    for i in 0..guard.len() {
-                        guard.add(i, 1);
-                    }
-                }
-            }
-            Variant::LockWholeLoopGetSet => {
-                for _ in 0..loops {
-                    let guard = lock_or_fail(arr);
-                    for i in 0..guard.len() {
-                        guard.set(i, guard.get(i) + 1);
-                    }
-                }
-            }
+            Variant::LockWholeLoop => crate_passes::guard_add(arr, loops),
+            Variant::LockWholeLoopGetSet => crate_passes::guard_get_set(arr, loops),
             Variant::LockUpdateEach | Variant::LockUpdateEachNoSeqlock => {
-                for _ in 0..loops {
-                    lock_or_fail(arr).update_each(|x| x + 1);
-                }
+                crate_passes::update_each(arr, loops)
             }
             Variant::BareAtomic => {
                 for _ in 0..loops {
