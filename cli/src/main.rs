@@ -134,6 +134,10 @@ enum Command {
         /// process may run on, at most 64).
         #[arg(long, requires = "striped", value_name = "S")]
         stripes: Option<usize>,
+        /// A dense array whose locked writes keep no seqlock counter: locking is cheaper,
+        /// snapshots take the lock (recorded in the region; every opener follows it).
+        #[arg(long, conflicts_with = "striped")]
+        no_seqlock: bool,
     },
     /// Remove a region nobody has open. A region in use is refused unless --force.
     Rm {
@@ -222,7 +226,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             mode,
             striped,
             stripes,
-        } => values::create(&name, type_code, len, mode, striped.then_some(stripes)),
+            no_seqlock,
+        } => values::create(
+            &name,
+            type_code,
+            len,
+            mode,
+            striped.then_some(stripes),
+            !no_seqlock,
+        ),
         Command::Rm { name, force } => remove::rm(&name, force),
         Command::Gc { dry_run, prefix } => remove::gc(dry_run, &prefix),
     }

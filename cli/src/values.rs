@@ -202,12 +202,14 @@ pub fn create(
     len: usize,
     mode: u32,
     striped: Option<Option<usize>>,
+    seqlock: bool,
 ) -> Result<(), Failure> {
     let origin = Origin::Named(name.to_owned());
     with_element!(type_code, &origin, |T| {
         let created = match striped {
             None => SharedArray::<T>::options()
                 .mode(mode)
+                .seqlock(seqlock)
                 .create(name, len)
                 .map(drop),
             Some(stripes) => {

@@ -29,6 +29,27 @@ fn check_static(v: &Value, name: &str, ty: &str, code: &str, len: u64) {
 }
 
 #[test]
+fn a_region_created_without_the_seqlock_says_so() {
+    let name = TempName::new("cli-no-seqlock");
+    ok(&[
+        "create",
+        &name.0,
+        "--type",
+        "u32",
+        "--len",
+        "2",
+        "--no-seqlock",
+    ]);
+    assert_eq!(
+        json(&["inspect", &name.0, "--json"])["seqlock"],
+        json!(false)
+    );
+    assert!(!shmarray::SharedArray::<u32>::open(&name.0)
+        .unwrap()
+        .has_seqlock());
+}
+
+#[test]
 fn a_region_held_open_by_another_process() {
     let _serial = common::serial();
     let name = TempName::new("cli-held-open");
