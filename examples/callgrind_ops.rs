@@ -129,7 +129,7 @@ const CASES: [Case; 11] = [
         raw: "Relaxed copy of bare AtomicU64 cells",
     },
     Case {
-        what: "striped add, per element",
+        what: "striped add, per element (valgrind has no rseq: the sched_getcpu fallback)",
         key: "striped_add",
         ours: "striped.add(i, 1)",
         raw: "bare AtomicU64 fetch_add",
