@@ -41,6 +41,28 @@ impl Hot {
     }
 }
 
+/// `loops` passes of `StripedArray::add(i, 1)` over every element: a function of the array
+/// reference, as a caller's own function takes it (see `crate_passes` in `mod.rs`: inlined
+/// into the harness's closure, the array's fields would be reloaded after every add).
+#[inline(never)]
+fn striped_passes(arr: &StripedArray<u64>, loops: u64) {
+    for _ in 0..loops {
+        for i in 0..arr.len() {
+            arr.add(i, 1);
+        }
+    }
+}
+
+/// As [`striped_passes`], with `SharedArray::fetch_add(i, 1, Relaxed)`.
+#[inline(never)]
+fn dense_passes(arr: &SharedArray<u64>, loops: u64) {
+    for _ in 0..loops {
+        for i in 0..arr.len() {
+            arr.fetch_add(i, 1, Relaxed);
+        }
+    }
+}
+
 /// Bytes between two bare blocks: N cells rounded up to 128 bytes.
 fn block(n: usize) -> usize {
     (n * 8).next_multiple_of(128)
@@ -110,20 +132,8 @@ impl HotCounters {
         };
         // One loop per kind: no per-add branch on the kind inside the timed loops.
         let work = || match hot {
-            Hot::Striped => {
-                for _ in 0..loops {
-                    for i in 0..n {
-                        self.striped.add(i, 1);
-                    }
-                }
-            }
-            Hot::Dense => {
-                for _ in 0..loops {
-                    for i in 0..n {
-                        self.dense.fetch_add(i, 1, Relaxed);
-                    }
-                }
-            }
+            Hot::Striped => striped_passes(&self.striped, loops),
+            Hot::Dense => dense_passes(&self.dense, loops),
             Hot::BareShared | Hot::BareOwn => {
                 let cells = mine();
                 for _ in 0..loops {
