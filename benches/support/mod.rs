@@ -1147,31 +1147,72 @@ impl Bulk {
     /// `k` locked bulk operations through the crate (`ours`) or the raw mutex; `buf` (of
     /// length `n`) is the copies' source or destination.
     pub fn run(&self, op: BulkOp, ours: bool, k: u64, buf: &mut [u64]) {
-        let cells = self.mem.cells(CELLS, self.n);
-        for round in 0..k {
-            if ours {
-                let guard = lock_or_fail(&self.arr);
-                match op {
-                    BulkOp::Fill => guard.fill(round),
-                    BulkOp::CopyFrom => guard.copy_from_slice(buf),
-                    BulkOp::CopyTo => guard.copy_to_slice(buf),
-                }
-            } else {
-                self.pthread.lock();
-                match op {
-                    BulkOp::Fill => cells.iter().for_each(|c| c.store(round, Relaxed)),
-                    BulkOp::CopyFrom => cells
-                        .iter()
-                        .zip(buf.iter())
-                        .for_each(|(c, &v)| c.store(v, Relaxed)),
-                    BulkOp::CopyTo => buf
-                        .iter_mut()
-                        .zip(cells)
-                        .for_each(|(o, c)| *o = c.load(Relaxed)),
-                }
-                self.pthread.unlock();
+        if ours {
+            crate_bulk(&self.arr, op, k, buf);
+        } else {
+            raw_bulk(&self.pthread, self.mem.cells(CELLS, self.n), op, k, buf);
+        }
+    }
+}
+
+/// The crate's side of [`Bulk::run`]: a function of `&SharedArray`, as a caller's own
+/// function takes it (see `crate_passes`), with one loop per operation.
+#[inline(never)]
+fn crate_bulk(arr: &SharedArray<u64>, op: BulkOp, k: u64, buf: &mut [u64]) {
+    match op {
+        BulkOp::Fill => {
+            for round in 0..k {
+                lock_or_fail(arr).fill(round);
+                black_box(&mut *buf);
             }
-            black_box(&mut *buf);
+        }
+        BulkOp::CopyFrom => {
+            for _ in 0..k {
+                lock_or_fail(arr).copy_from_slice(buf);
+                black_box(&mut *buf);
+            }
+        }
+        BulkOp::CopyTo => {
+            for _ in 0..k {
+                lock_or_fail(arr).copy_to_slice(buf);
+                black_box(&mut *buf);
+            }
+        }
+    }
+}
+
+/// The raw side of [`Bulk::run`]: the mutex around the same walk over bare cells.
+#[inline(never)]
+fn raw_bulk(pthread: &PthreadMutex, cells: &[AtomicU64], op: BulkOp, k: u64, buf: &mut [u64]) {
+    match op {
+        BulkOp::Fill => {
+            for round in 0..k {
+                pthread.lock();
+                cells.iter().for_each(|c| c.store(round, Relaxed));
+                pthread.unlock();
+                black_box(&mut *buf);
+            }
+        }
+        BulkOp::CopyFrom => {
+            for _ in 0..k {
+                pthread.lock();
+                cells
+                    .iter()
+                    .zip(buf.iter())
+                    .for_each(|(c, &v)| c.store(v, Relaxed));
+                pthread.unlock();
+                black_box(&mut *buf);
+            }
+        }
+        BulkOp::CopyTo => {
+            for _ in 0..k {
+                pthread.lock();
+                buf.iter_mut()
+                    .zip(cells)
+                    .for_each(|(o, c)| *o = c.load(Relaxed));
+                pthread.unlock();
+                black_box(&mut *buf);
+            }
         }
     }
 }
