@@ -5,8 +5,8 @@
 //! Linux the kernel keeps the current CPU number of every thread in the thread's `rseq`
 //! area (restartable sequences), which glibc 2.35 and later registers and locates through
 //! `__rseq_offset` from the thread pointer. Reading it takes two dependent loads;
-//! `sched_getcpu()` measured 14 to 21 ns on this project's machine (`BENCHMARKS.md`), as
-//! much as the add itself, so it is only the fallback: for a glibc without `rseq`, `rseq`
+//! `sched_getcpu()` measured 4 ns on this project's machine when idle and 14 to 21 ns under
+//! load (`BENCHMARKS.md`), as much as the add itself, so it is only the fallback: for a glibc without `rseq`, `rseq`
 //! disabled (`GLIBC_TUNABLES=glibc.pthread.rseq=0`), another C library or another
 //! architecture. The answer may be stale by the time it is used (the thread may migrate in
 //! between); that costs nothing but a briefly shared cache line, because the add itself is
