@@ -25,7 +25,13 @@
 //!   locked write was open. A holder that died with the counter even (a snapshot reader in
 //!   its fallback) left nothing half-written and is not recorded;
 //! - a guard dropped while its thread panics ([`Control::abandon_write`]): the write is
-//!   left open, so the outcome is the same whether the panic unwinds or aborts the process.
+//!   left open, so the outcome is the same whether the panic unwinds or aborts the process;
+//! - on an array without the seqlock (`options().seqlock(false)`), whose writes leave the
+//!   counter alone: every `EOWNERDEAD`, since nothing tells a reader's death from a writer's.
+//!
+//! Every path that releases the lock with a write left open records the death first, so with
+//! the seqlock on, "the lock is free and the counter odd" and "a death is recorded" are the
+//! same state: the lock's fast path tests the counter it loads anyway, not `owner_died`.
 
 use crate::raw_lock::{Acquired, Peeked, RawLockError};
 use crate::seqlock::{SeqCount, Seqlock};
@@ -343,12 +349,12 @@ impl Control {
     /// anyone trusts it. The counter is left as it is: snapshots keep refusing a half-done
     /// write until the repair.
     ///
+    /// With the seqlock off there is no counter to tell: a lock word that is not free (its
+    /// holder is gone, since nobody else uses the region) counts as an open write.
+    ///
     /// # Safety
     /// No other thread or process uses this control block while this runs: the caller holds
     /// the region's `flock` exclusively, and no array of this process maps it.
-    ///
-    /// With the seqlock off there is no counter to tell: a lock word that is not free (its
-    /// holder is gone, since nobody else uses the region) counts as an open write.
     #[cfg(not(loom))]
     pub(crate) unsafe fn reclaim(&self, seqlock: Seqlock) -> io::Result<()> {
         let open = match seqlock {
@@ -357,6 +363,8 @@ impl Control {
         };
         // SAFETY: the caller is the region's only user (this function's contract).
         unsafe { self.lock.mutex.reinit() }?;
+        // The holder's handle is gone with its process (or its copy was never in this one).
+        self.set_holder(0);
         if open {
             // Relaxed: published to later users by the release of our exclusive `flock`
             // (the kernel orders it) and, within this process, by the mutex.
