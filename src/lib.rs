@@ -43,6 +43,10 @@
 //! a raw mutex around a plain loop: right when every writer locks, and able to lose a
 //! lock-free write that lands between an element's load and store.
 //!
+//! An array created with [`ArrayOptions::seqlock`]`(false)` keeps no sequence counter: its
+//! guards touch only the lock and the data, and its snapshots take the lock. The choice is
+//! recorded in the region, so every process that opens it follows the creator.
+//!
 //! # Differences from Python's `multiprocessing.Array`
 //!
 //! - **Atomic read-modify-write.** `arr[i] += 1` in Python is a read and a write; without
