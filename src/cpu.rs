@@ -250,9 +250,11 @@ fn allowed_cpus() -> Vec<usize> {
     let rc = unsafe { libc::sched_getaffinity(0, core::mem::size_of_val(&set), &mut set) };
     if rc == 0 {
         let bits = 8 * core::mem::size_of_val(&set);
-        // SAFETY: `set` was filled in by the kernel; `cpu` is below its size in bits.
         return (0..bits)
-            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+            .filter(|&cpu| {
+                // SAFETY: `set` was filled in by the kernel; `cpu` is below its size in bits.
+                unsafe { libc::CPU_ISSET(cpu, &set) }
+            })
             .collect();
     }
     // More CPUs than a cpu_set_t holds (over 1024), or no answer: what std can tell.
