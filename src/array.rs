@@ -99,6 +99,13 @@ unsafe impl<T: Element> Send for SharedArray<T> {}
 // SAFETY: as above: `&SharedArray` gives only atomic or mutex-synchronised access.
 unsafe impl<T: Element> Sync for SharedArray<T> {}
 
+/// A new handle's serial number. Caches the process ID first, so that no guard of the
+/// handle can find it missing (`pid::cached`).
+fn new_handle_serial() -> u32 {
+    crate::pid::current();
+    crate::sync::next_handle_serial()
+}
+
 impl<T: Element> SharedArray<T> {
     /// The ID of this handle in the process with ID `pid` (see `control::HandleId`).
     #[inline(always)]
@@ -116,13 +123,11 @@ pub(crate) fn index_out_of_bounds(index: usize, len: usize) -> ! {
 
 impl<T: Element> SharedArray<T> {
     fn from_heap(storage: HeapStorage<T>, seqlock: Seqlock) -> SharedArray<T> {
-        // Caches the process ID before any guard can ask for it (`pid::cached`).
-        crate::pid::current();
         SharedArray {
             cells: storage.cells.cast::<T::Atomic>(),
             len: storage.cells.len(),
             control: storage.control,
-            serial: crate::sync::next_handle_serial(),
+            serial: new_handle_serial(),
             seqlock,
             _storage: ManuallyDrop::new(Storage::Heap(storage)),
         }
@@ -610,14 +615,12 @@ impl<T: Element> SharedArray<T> {
 
     /// The array over `region`, whose header describes `shape`.
     fn from_region(region: Region, shape: Shape) -> SharedArray<T> {
-        // Caches the process ID before any guard can ask for it (`pid::cached`).
-        crate::pid::current();
         SharedArray {
             cells: NonNull::new(region.cells_ptr().cast::<T::Atomic>())
                 .expect("a mapping is never at address zero"),
             len: shape.len,
             control: NonNull::from(region.header().control()),
-            serial: crate::sync::next_handle_serial(),
+            serial: new_handle_serial(),
             seqlock: shape.seqlock(),
             _storage: ManuallyDrop::new(Storage::Mapped(region)),
         }

@@ -154,34 +154,31 @@ impl Control {
     /// What a successful acquisition means: records a death the raw mutex reported, or that
     /// an open write shows.
     fn held(&self, how: Acquired, seqlock: Seqlock) -> Held {
-        let died = match seqlock {
-            // A holder died. Only a write it left open can have left the data half-written;
-            // a holder that died with the counter even (a snapshot reader in its fallback, or
-            // a writer before its first store or after its last) left nothing to repair.
-            Seqlock::On => {
-                how == Acquired::OwnerDied
-                    && (self.lock.seq.write_open()
-                        || cfg!(shmarray_mutant = "reader_death_is_a_death"))
-            }
-            // No counter says whether a write was open: every holder's death counts.
-            // (Mutant for `.ci/loom-mutants.sh`: judge by the untouched counter anyway.)
-            Seqlock::Off => {
-                how == Acquired::OwnerDied
-                    && (!cfg!(shmarray_mutant = "seqlock_off_counter_rule")
-                        || self.lock.seq.write_open())
-            }
-        };
-        // An odd counter at a clean acquisition is an unfinished write too. Every path that
-        // releases the lock with the counter odd records the death first, so this only
-        // restates what `owner_died` already says; `lock_write`'s fast path relies on it.
-        let open = seqlock == Seqlock::On && self.lock.seq.write_open();
+        let write_open = self.lock.seq.write_open();
+        let died = how == Acquired::OwnerDied
+            && match seqlock {
+                // Only a write the dead holder left open can have left the data
+                // half-written; one that died with the counter even (a snapshot reader in
+                // its fallback, or a writer before its first store or after its last) left
+                // nothing to repair.
+                Seqlock::On => write_open || cfg!(shmarray_mutant = "reader_death_is_a_death"),
+                // No counter says whether a write was open: every holder's death counts.
+                // (Mutant for `.ci/loom-mutants.sh`: judge by the untouched counter anyway.)
+                Seqlock::Off => !cfg!(shmarray_mutant = "seqlock_off_counter_rule") || write_open,
+            };
+        // With the seqlock on, an odd counter at a clean acquisition is an unfinished write
+        // too. Every path that releases the lock with the counter odd records the death
+        // first, so this only restates what `owner_died` says; `lock_write`'s fast path
+        // relies on it.
+        let open = seqlock == Seqlock::On && write_open;
         // Relaxed: `owner_died` is only touched by lock holders; the mutex orders us.
-        if died || (open && self.lock.owner_died.load(Ordering::Relaxed) == 0) {
+        let recorded = self.lock.owner_died.load(Ordering::Relaxed) != 0;
+        if (died || open) && !recorded {
             self.lock.owner_died.store(1, Ordering::Relaxed);
-            return Held { owner_died: true };
         }
-        let owner_died = self.lock.owner_died.load(Ordering::Relaxed) != 0;
-        Held { owner_died }
+        Held {
+            owner_died: died || open || recorded,
+        }
     }
 
     /// Reads the lock word, the owner-died flag and the seqlock counter with atomic loads:

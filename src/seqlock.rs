@@ -44,9 +44,31 @@ impl SeqCount {
     /// Only the holder of the array's lock may call this.
     #[inline]
     pub(crate) fn begin_write(&self) -> u64 {
+        self.open_from(self.load_as_holder())
+    }
+
+    /// As [`begin_write`](Self::begin_write) if no write is open (the counter is even), for
+    /// the lock's fast path; `None`, changing nothing, if one is.
+    ///
+    /// Only the holder of the array's lock may call this.
+    #[inline(always)]
+    pub(crate) fn begin_write_if_closed(&self) -> Option<u64> {
+        let current = self.load_as_holder();
+        (current & 1 == 0).then(|| self.open_from(current))
+    }
+
+    /// The counter, as the lock's holder reads it.
+    #[inline(always)]
+    fn load_as_holder(&self) -> u64 {
         // Relaxed: only the lock holder writes the counter, and the lock's acquisition
         // ordered us after the previous holder's last store to it.
-        let current = self.seq.load(Ordering::Relaxed);
+        self.seq.load(Ordering::Relaxed)
+    }
+
+    /// Opens a write over the counter value `current` the holder just loaded: makes it odd
+    /// (if it is not already) and returns the odd value.
+    #[inline(always)]
+    fn open_from(&self, current: u64) -> u64 {
         let odd = current | 1;
         // Mutant for `.ci/loom-mutants.sh`: the counter is never made odd.
         if odd != current && !cfg!(shmarray_mutant = "counter_not_odd") {
@@ -60,37 +82,13 @@ impl SeqCount {
         odd
     }
 
-    /// As [`begin_write`](Self::begin_write) if no write is open (the counter is even), for
-    /// the lock's fast path; `None`, changing nothing, if one is.
-    ///
-    /// Only the holder of the array's lock may call this.
-    #[inline(always)]
-    pub(crate) fn begin_write_if_closed(&self) -> Option<u64> {
-        // Relaxed: as in `begin_write`.
-        let current = self.seq.load(Ordering::Relaxed);
-        if current & 1 == 1 {
-            return None;
-        }
-        let odd = current | 1;
-        // Mutant for `.ci/loom-mutants.sh`: the counter is never made odd.
-        if !cfg!(shmarray_mutant = "counter_not_odd") {
-            self.seq.store(odd, Ordering::Relaxed);
-        }
-        // Release fence: as in `begin_write`, whose partner it shares.
-        #[cfg(not(shmarray_mutant = "no_release_fence"))]
-        fence(Ordering::Release);
-        Some(odd)
-    }
-
     /// True if a write is open: the counter is odd, because the holder is writing or
     /// because a writer ended without finishing (died, panicked, or forgot its guard).
     ///
     /// Only the holder of the array's lock may call this.
     #[inline]
     pub(crate) fn write_open(&self) -> bool {
-        // Relaxed: only the lock holder writes the counter, and the lock's acquisition
-        // ordered us after the previous holder's last store to it.
-        self.seq.load(Ordering::Relaxed) & 1 == 1
+        self.load_as_holder() & 1 == 1
     }
 
     /// Marks the write begun at `odd` as finished, publishing its data.

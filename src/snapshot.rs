@@ -176,8 +176,8 @@ impl<T: Element> SharedArray<T> {
                 (RawLockError::Deadlock, _) => SnapshotError::Deadlock,
                 (RawLockError::Os(e), _) => SnapshotError::Os(e),
                 (RawLockError::WouldBlock, Wait::For(_)) => SnapshotError::TimedOut,
-                // An untimed lock does not report "busy"; should a corrupted lock word make it do
-                // so, that is an OS-level failure, not a panic.
+                // An untimed lock does not report "busy"; should a corrupted lock word make it
+                // do so, that is an OS-level failure, not a panic.
                 (RawLockError::WouldBlock, _) => {
                     SnapshotError::Os(std::io::ErrorKind::WouldBlock.into())
                 }
